@@ -1,0 +1,1 @@
+"""Audio front-end: decoding, resampling, loudness, voice activity, features and WORLD."""

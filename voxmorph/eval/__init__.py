@@ -1,0 +1,1 @@
+"""The judge: objective metrics, the pairs report and benchmarks on real recordings."""

@@ -1,0 +1,1 @@
+"""Neural network modules. Each module takes its configuration as constructor arguments."""

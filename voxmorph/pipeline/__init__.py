@@ -1,0 +1,1 @@
+"""Inference API: voices, enrolment and converters. No optimisers, losses or discriminators here."""
