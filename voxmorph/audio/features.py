@@ -56,8 +56,11 @@ def log_mel(x: np.ndarray | torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
 
 
 def energy_db(x: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """Waveform ``(..., n)`` -> frame energy in dB ``(..., n // HOP + 1)`` (RMS of the windowed STFT)."""
+    """Waveform ``(..., n)`` -> frame energy in dB ``(..., n // HOP + 1)``: Hann-weighted mean
+    square of each centred window (a full-scale sine gives -3 dB)."""
     x = torch.as_tensor(x, dtype=torch.float32)
-    mag = stft_magnitude(x)
-    power = (mag**2).mean(dim=-2) * 2.0 / (WIN_LENGTH * 0.375)  # Hann power normalisation
+    padded = torch.nn.functional.pad(x.unsqueeze(0), (WIN_LENGTH // 2, WIN_LENGTH // 2)).squeeze(0)
+    frames = padded.unfold(-1, WIN_LENGTH, HOP)[..., : x.shape[-1] // HOP + 1, :]
+    w = torch.hann_window(WIN_LENGTH)
+    power = (frames**2 * w).sum(-1) / w.sum()
     return 10.0 * torch.log10(torch.clamp(power, min=1e-10))

@@ -37,6 +37,7 @@ class WorldConverterOptions:
 
     ``f0_tracker``: name in :data:`voxmorph.audio.f0.F0_TRACKERS`; ``max_warp``: largest
     frequency-warp ratio either way; ``std_ratio``: clip range of per-coefficient std scaling;
+    ``map_order``: highest mel-cepstral coefficient mapped (higher ones keep the source's);
     ``pitch_shift``: extra semitones on top of the target's pitch; ``chunk_s``, ``context_s``,
     ``fade_s``: chunking of long inputs.
     """
@@ -46,6 +47,7 @@ class WorldConverterOptions:
     max_warp: float = 1.25
     map_spectrum: bool = True
     std_ratio: tuple[float, float] = (0.5, 2.0)
+    map_order: int = MCEP_ORDER
     pitch_shift: float = 0.0
     denoise: bool = False
     chunk_s: float = 10.0
@@ -90,6 +92,7 @@ class WorldConverter:
         mapped = t.mcep_mean + (mcep - source.mcep_mean) * ratio
         delta = mapped - mcep
         delta[:, 0] = 0.0  # keep the source's frame energy
+        delta[:, self.options.map_order + 1 :] = 0.0
         gain = world.mcep_to_log_amp(delta, sp.shape[1])
         return sp * np.exp(2.0 * gain)
 

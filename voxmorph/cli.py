@@ -1,0 +1,209 @@
+"""The ``voxmorph`` command: a thin layer over :mod:`voxmorph.pipeline` and :mod:`voxmorph.eval`.
+
+Every error a user can cause is a :class:`~voxmorph.errors.UserError`; :func:`main` prints it
+as one line on stderr and exits with status 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voxmorph.errors import UserError
+
+app = typer.Typer(
+    help="voxmorph: voice conversion on a CPU, offline. Enrol voices, convert recordings, "
+    "and measure the result.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+voice_app = typer.Typer(help="Enrol, list, show and remove voices.", no_args_is_help=True)
+eval_app = typer.Typer(help="Judge converted audio with objective metrics.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks on real recordings.", no_args_is_help=True)
+app.add_typer(voice_app, name="voice")
+app.add_typer(eval_app, name="eval")
+app.add_typer(bench_app, name="bench")
+
+F0Option = Annotated[
+    str, typer.Option("--f0", help="F0 tracker: harvest (accurate), dio (fast) or praat.")
+]
+
+
+def _progress(total: float, desc: str, unit: str = "s"):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=None, leave=False,
+                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}]")
+
+
+@voice_app.command("add")
+def voice_add(
+    name: Annotated[str, typer.Argument(help="Name of the new voice (letters, digits, . _ -).")],
+    files: Annotated[list[Path], typer.Argument(help="Recordings of the speaker, any format/rate.")],
+    description: Annotated[str, typer.Option(help="A note shown by 'voice show'.")] = "",
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing voice.")] = False,
+    f0: F0Option = "harvest",
+):
+    """Enrol a voice from recordings of one speaker (at least 3 s of speech; 30 s+ is better)."""
+    from voxmorph.audio.f0 import get_tracker
+    from voxmorph.audio.io import probe
+    from voxmorph.pipeline.enrol import enrol_voice
+    from voxmorph.pipeline.store import VoiceStore
+
+    store = VoiceStore()
+    if store.exists(name) and not force:
+        raise UserError(f"voice '{name}' already exists; use --force to replace it")
+    total = sum(probe(f).duration for f in files)
+    with _progress(total, f"enrolling {name}") as bar:
+        voice = enrol_voice(name, files, description, get_tracker(f0), progress=bar.update)
+    path = store.save(voice, overwrite=force)
+    s = voice.summary()
+    typer.echo(f"enrolled '{name}': {s['speech_seconds']} s of speech from {len(files)} file(s), "
+               f"median F0 {s['f0_median_hz']} Hz -> {path}")
+
+
+@voice_app.command("list")
+def voice_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False):
+    """List built-in and enrolled voices."""
+    from voxmorph.pipeline.store import VoiceStore
+
+    store = VoiceStore()
+    builtin, user = set(store.builtin_names()), set(store.user_names())
+    rows = [{"name": n, "kind": "user" if n in user else "built-in"} for n in store.names()]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no voices")
+    for r in rows:
+        typer.echo(f"{r['name']:<24} {r['kind']}")
+    if not user:
+        typer.echo(f"({len(builtin)} built-in voices; enrol your own with: voxmorph voice add NAME FILE...)")
+
+
+@voice_app.command("show")
+def voice_show(
+    name: str, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+):
+    """Show a voice's statistics and where it came from."""
+    from voxmorph.pipeline.store import VoiceStore
+
+    summary = VoiceStore().get(name).summary()
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    for key, value in summary.items():
+        typer.echo(f"{key:<16} {value}")
+
+
+@voice_app.command("remove")
+def voice_remove(name: str):
+    """Delete an enrolled voice (built-in voices cannot be removed)."""
+    from voxmorph.pipeline.store import VoiceStore
+
+    VoiceStore().remove(name)
+    typer.echo(f"removed '{name}'")
+
+
+@app.command()
+def convert(
+    inputs: Annotated[list[Path], typer.Argument(help="Audio file(s) to convert, any format/rate.")],
+    voice: Annotated[str, typer.Option("--voice", "-v", help="Target voice (see 'voice list').")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file; a folder for several inputs.")],
+    f0: F0Option = "harvest",
+    pitch_shift: Annotated[float, typer.Option(help="Extra pitch shift in semitones.")] = 0.0,
+    denoise: Annotated[bool, typer.Option("--denoise", help="Reduce stationary noise first.")] = False,
+):
+    """Convert recordings into a voice. Output is 16 kHz mono (WAV unless the extension says
+    .flac or .ogg). Files of any length stream through in constant memory."""
+    from voxmorph.audio.io import probe
+    from voxmorph.pipeline.files import convert_file, plan_outputs
+    from voxmorph.pipeline.store import VoiceStore
+    from voxmorph.pipeline.world_converter import WorldConverter, WorldConverterOptions
+    from voxmorph.audio.f0 import get_tracker
+
+    get_tracker(f0)
+    target = VoiceStore().get(voice)
+    plan = plan_outputs(inputs, output)
+    if len(plan) > 1:
+        plan[0][1].parent.mkdir(parents=True, exist_ok=True)
+    converter = WorldConverter(
+        target, WorldConverterOptions(f0_tracker=f0, pitch_shift=pitch_shift, denoise=denoise)
+    )
+    for src, dst in plan:
+        duration = probe(src).duration
+        start = time.perf_counter()
+        with _progress(duration, src.name) as bar:
+            convert_file(converter, src, dst, progress=bar.update)
+        took = time.perf_counter() - start
+        typer.echo(f"{src} -> {dst} ({duration:.1f} s audio in {took:.1f} s, "
+                   f"{duration / max(took, 1e-9):.1f}x real time)")
+
+
+@eval_app.command("vc")
+def eval_vc(
+    pairs: Annotated[Path, typer.Option(help="TSV: converted, source, target_ref[, parallel_target[, seconds]].")],
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")],
+):
+    """Judge converted audio: speaker similarity, MCD, F0, CER, DNSMOS, waveform correlation, RTF."""
+    from voxmorph.eval.judge import judge_pairs, markdown_table, read_pairs, summarise
+    from voxmorph.eval.report import report_paths, write_report
+
+    table = read_pairs(pairs)
+    report_paths(out)[0].parent.mkdir(parents=True, exist_ok=True)
+    with _progress(len(table), "judging", unit="pairs") as bar:
+        rows = judge_pairs(table, progress=lambda: bar.update(1))
+    summary = summarise(rows)
+    md = "# voxmorph judge report\n\n" + markdown_table({pairs.name: summary})
+    json_path, md_path = write_report(out, {"summary": summary, "rows": rows}, md)
+    typer.echo(md.rstrip())
+    typer.echo(f"wrote {json_path} and {md_path}")
+
+
+@bench_app.command("vc")
+def bench_vc(
+    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder (parallel speakers).")] = Path(
+        "../shared/data/vcc2018_eval"
+    ),
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
+        "docs/bench/vc_vcc2018"
+    ),
+    utterances: Annotated[int, typer.Option(help="Converted utterances per pair (max 25).")] = 25,
+    jobs: Annotated[int, typer.Option(help="Parallel worker processes.")] = 2,
+):
+    """Convert VCC2018 sources into enrolled VCC2018 targets and judge against the real target."""
+    from voxmorph.eval.bench_vc import run_bench_vc
+
+    md = run_bench_vc(data, out, utterances=utterances, jobs=jobs)
+    typer.echo(md.rstrip())
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit status 1."""
+    try:
+        app(standalone_mode=False)
+    except UserError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except Exception as err:  # click usage errors
+        import click
+
+        if isinstance(err, click.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Writing reports: a JSON file for machines and a markdown file for people, both atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from voxmorph.audio.io import atomic_path
+
+
+def report_paths(out: str | Path) -> tuple[Path, Path]:
+    """``REPORT`` (with or without .json/.md) -> ``(REPORT.json, REPORT.md)``."""
+    out = Path(out)
+    stem = out.with_suffix("") if out.suffix.lower() in (".json", ".md") else out
+    return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")
+
+
+def _clean(value):
+    """NaN -> None so the JSON is standard."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_report(out: str | Path, data: dict, markdown: str) -> tuple[Path, Path]:
+    """Write ``data`` as JSON and ``markdown`` beside it; returns both paths."""
+    json_path, md_path = report_paths(out)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n")
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(markdown)
+    return json_path, md_path
