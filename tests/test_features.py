@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from conftest import harmonic_tone
+
 from voxmorph.audio.constants import HOP, N_FFT, N_MELS, SAMPLE_RATE, WIN_LENGTH
 from voxmorph.audio.f0 import F0_TRACKERS, get_tracker, n_frames
 from voxmorph.audio.features import energy_db, hz_to_mel, log_mel, mel_filterbank, mel_to_hz

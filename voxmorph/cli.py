@@ -22,10 +22,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-voice_app = typer.Typer(help="Enrol, list, show and remove voices.", no_args_is_help=True)
-eval_app = typer.Typer(help="Judge converted audio with objective metrics.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks on real recordings.", no_args_is_help=True)
+voice_app = typer.Typer(help="Enrol, list, show and remove voices.", no_args_is_help=True, rich_markup_mode=None)
+eval_app = typer.Typer(help="Judge converted audio with objective metrics.", no_args_is_help=True, rich_markup_mode=None)
+bench_app = typer.Typer(help="Benchmarks on real recordings.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(voice_app, name="voice")
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
@@ -120,17 +121,20 @@ def convert(
     pitch_shift: Annotated[float, typer.Option(help="Extra pitch shift in semitones.")] = 0.0,
     denoise: Annotated[bool, typer.Option("--denoise", help="Reduce stationary noise first.")] = False,
 ):
-    """Convert recordings into a voice. Output is 16 kHz mono (WAV unless the extension says
-    .flac or .ogg). Files of any length stream through in constant memory."""
+    """Convert recordings into a voice.
+
+    Output is 16 kHz mono: WAV, or FLAC/OGG by the output's extension. Files of any length
+    stream through in constant memory.
+    """
+    from voxmorph.audio.f0 import get_tracker
     from voxmorph.audio.io import probe
     from voxmorph.pipeline.files import convert_file, plan_outputs
     from voxmorph.pipeline.store import VoiceStore
     from voxmorph.pipeline.world_converter import WorldConverter, WorldConverterOptions
-    from voxmorph.audio.f0 import get_tracker
 
     get_tracker(f0)
-    target = VoiceStore().get(voice)
     plan = plan_outputs(inputs, output)
+    target = VoiceStore().get(voice)
     if len(plan) > 1:
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
     converter = WorldConverter(
@@ -148,7 +152,9 @@ def convert(
 
 @eval_app.command("vc")
 def eval_vc(
-    pairs: Annotated[Path, typer.Option(help="TSV: converted, source, target_ref[, parallel_target[, seconds]].")],
+    pairs: Annotated[
+        Path, typer.Option(help="TSV: converted, source, target_ref[, parallel_target[, seconds]].")
+    ],
     out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")],
 ):
     """Judge converted audio: speaker similarity, MCD, F0, CER, DNSMOS, waveform correlation, RTF."""
@@ -187,22 +193,10 @@ def bench_vc(
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit status 1."""
     try:
-        app(standalone_mode=False)
+        app()
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except Exception as err:  # click usage errors
-        import click
-
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        raise
 
 
 if __name__ == "__main__":

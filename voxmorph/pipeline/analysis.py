@@ -19,9 +19,11 @@ MCEP_ORDER = 39
 """Mel-cepstral order of the spectral statistics (40 coefficients with c0)."""
 
 N_FORMANTS = 3
-FORMANT_CEILING_HZ = 5500.0
-"""Burg formant search ceiling. One ceiling for every voice: the converter uses only formant
-*ratios* between two voices, so a shared bias cancels."""
+FORMANT_CEILINGS_HZ = (5000.0, 5500.0)
+LOW_VOICE_F0_HZ = 165.0
+"""Burg formant search ceiling: Praat's usual 5000 Hz for low (adult male) voices and 5500 Hz
+for higher ones, chosen by the speaker's median F0 so far. One ceiling for every voice put
+male formants above female ones on VCTK recordings, inverting the frequency warp."""
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,15 @@ class VoiceStatistics:
         return np.exp(self.log_formants)
 
 
-def formant_tracks(x: np.ndarray, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
+def formant_tracks(
+    x: np.ndarray, f0_median_hz: float, sr: int = SAMPLE_RATE
+) -> tuple[np.ndarray, np.ndarray]:
     """``(n,)`` audio -> frame times ``(K,)`` s and F1..F3 ``(K, 3)`` Hz (NaN where undefined)."""
+    low, high = FORMANT_CEILINGS_HZ
+    ceiling = low if f0_median_hz < LOW_VOICE_F0_HZ else high
     snd = parselmouth.Sound(np.asarray(x, np.float64), sampling_frequency=sr)
     fm = snd.to_formant_burg(
-        time_step=1.0 / FRAME_RATE, max_number_of_formants=5, maximum_formant=FORMANT_CEILING_HZ
+        time_step=1.0 / FRAME_RATE, max_number_of_formants=5, maximum_formant=ceiling
     )
     times = np.asarray(fm.xs())
     values = np.array(
@@ -99,10 +105,11 @@ class StatsAccumulator:
 
     def add_formants(self, x: np.ndarray, voiced: np.ndarray, frame_period_ms: float,
                      sr: int = SAMPLE_RATE) -> None:
-        """Formants of audio ``x`` ``(n,)`` over the frames marked ``voiced`` ``(T,)``."""
-        if not voiced.any():
+        """Formants of audio ``x`` ``(n,)`` over the frames marked ``voiced`` ``(T,)``; call
+        :meth:`add_f0` first, as the search ceiling depends on the speaker's F0."""
+        if not voiced.any() or self.voiced_frames == 0:
             return
-        times, formants = formant_tracks(x, sr)
+        times, formants = formant_tracks(x, float(np.exp(self._f0.mean()[0])), sr)
         frame = np.clip(np.rint(times * 1000.0 / frame_period_ms).astype(int), 0, len(voiced) - 1)
         self._formants.add(np.log(formants[voiced[frame]]))
 

@@ -1,8 +1,9 @@
 """Run a length-preserving signal transform over an unbounded stream in overlapping chunks.
 
 Each chunk is processed with ``context`` extra samples on both sides (so the transform sees
-enough signal at the edges, ``fade <= context``) and neighbouring outputs are joined with a raised-cosine crossfade
-of ``fade`` samples, so no seam clicks. Memory is bounded by about ``chunk + 2 * context`` samples plus one input block.
+enough signal at the edges; ``fade <= context``) and neighbouring outputs are joined with a
+raised-cosine crossfade of ``fade`` samples, so no seam clicks. Memory is bounded by about
+``chunk + 2 * context`` samples plus one input block.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ class WorldConverterOptions:
     warp: bool = True
     max_warp: float = 1.25
     map_spectrum: bool = True
-    std_ratio: tuple[float, float] = (0.5, 2.0)
+    std_ratio: tuple[float, float] = (0.8, 1.25)
     map_order: int = MCEP_ORDER
     pitch_shift: float = 0.0
     denoise: bool = False

@@ -1,0 +1,108 @@
+"""Enrolment, voice folders, the store and built-in voices."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxmorph.audio.constants import SAMPLE_RATE
+from voxmorph.errors import AudioError, VoiceError
+from voxmorph.pipeline.enrol import enrol_voice
+from voxmorph.pipeline.store import VoiceStore
+from voxmorph.pipeline.voice import load_voice, save_voice
+
+
+@pytest.fixture(scope="module")
+def female_voice(female_wav, female_wav2):
+    return enrol_voice("p225", [female_wav, female_wav2], description="test")
+
+
+def test_enrolled_statistics_are_plausible(female_voice):
+    s = female_voice.stats
+    assert 150 < s.f0_median_hz < 300
+    assert 0.05 < s.log_f0_std < 0.5
+    f1, f2, f3 = s.formants_hz
+    assert 300 < f1 < f2 < f3 < 4000
+    assert female_voice.embedding.shape == (256,)
+    assert np.linalg.norm(female_voice.embedding) == pytest.approx(1.0, abs=1e-5)
+    assert 8 < female_voice.info.speech_seconds < 13
+
+
+def test_male_and_female_differ(female_voice, male_wav):
+    m = enrol_voice("p226", [male_wav])
+    assert m.stats.f0_median_hz < 0.7 * female_voice.stats.f0_median_hz
+    assert m.stats.formants_hz.mean() < female_voice.stats.formants_hz.mean()
+
+
+def test_save_load_round_trip(tmp_path, female_voice):
+    save_voice(female_voice, tmp_path / "p225")
+    back = load_voice(tmp_path / "p225")
+    assert back.name == "p225" and back.info == female_voice.info
+    np.testing.assert_allclose(back.embedding, female_voice.embedding)
+    np.testing.assert_allclose(back.stats.mcep_std, female_voice.stats.mcep_std)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p225"]  # no temp folders left
+
+
+@pytest.mark.parametrize("damage", ["no_stats", "bad_json", "bad_shape", "old_version", "nan"])
+def test_damaged_voice_is_reported(tmp_path, female_voice, damage):
+    folder = save_voice(female_voice, tmp_path / "v")
+    meta = json.loads((folder / "voice.json").read_text())
+    if damage == "no_stats":
+        (folder / "stats.npz").unlink()
+    elif damage == "bad_json":
+        (folder / "voice.json").write_text("{not json")
+    elif damage == "bad_shape":
+        np.savez(folder / "stats.npz", embedding=np.zeros(3), mcep_mean=np.zeros(40),
+                 mcep_std=np.ones(40))
+    elif damage == "old_version":
+        meta["format_version"] = 0
+        (folder / "voice.json").write_text(json.dumps(meta))
+    elif damage == "nan":
+        meta["f0"]["log_mean"] = float("nan")
+        (folder / "voice.json").write_text(json.dumps(meta))
+    with pytest.raises(VoiceError, match="damaged"):
+        load_voice(folder)
+
+
+def test_store_add_list_remove(female_voice):
+    store = VoiceStore()
+    assert "p225" not in store.names()
+    store.save(female_voice)
+    assert "p225" in store.user_names()
+    assert store.get("p225").stats.voiced_frames == female_voice.stats.voiced_frames
+    with pytest.raises(VoiceError, match="already exists"):
+        store.save(female_voice)
+    store.remove("p225")
+    with pytest.raises(VoiceError, match="unknown voice"):
+        store.get("p225")
+
+
+def test_invalid_and_unknown_names():
+    store = VoiceStore()
+    with pytest.raises(VoiceError, match="invalid voice name"):
+        store.get("../etc")
+    with pytest.raises(VoiceError, match="unknown voice 'nobody'"):
+        store.get("nobody")
+
+
+def test_builtin_voices_load_and_are_protected():
+    store = VoiceStore()
+    names = store.builtin_names()
+    assert len(names) >= 4
+    for name in names:
+        v = store.get(name)
+        assert v.info.builtin and 60 < v.stats.f0_median_hz < 400
+    with pytest.raises(VoiceError, match="built-in"):
+        store.remove(names[0])
+
+
+def test_enrol_refuses_silence_and_too_little_speech(tmp_path, female_audio):
+    sf.write(tmp_path / "silence.wav", np.zeros(3 * SAMPLE_RATE), SAMPLE_RATE)
+    with pytest.raises(AudioError, match="no speech"):
+        enrol_voice("x", [tmp_path / "silence.wav"])
+    sf.write(tmp_path / "short.wav", female_audio[SAMPLE_RATE : 3 * SAMPLE_RATE], SAMPLE_RATE)
+    with pytest.raises(VoiceError, match="speech"):
+        enrol_voice("x", [tmp_path / "short.wav"])
