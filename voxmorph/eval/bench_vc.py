@@ -60,10 +60,12 @@ def _run_pair(data: Path, src: str, tgt: str, utterances: int, workdir: Path) ->
         seconds = time.perf_counter() - t0
         out = workdir / f"{src}_to_{tgt}_{i}.wav"
         save_audio(out, y)
-        for system, converted, secs in (
-            ("unconverted", source, None), ("world", out, seconds), ("target recording", target, None)
+        for system, converted, parallel, secs in (
+            ("unconverted", source, target, None),
+            ("world", out, target, seconds),
+            ("target recording", target, None, None),  # MCD against itself would be 0
         ):
-            row = judge.judge(Pair(converted, source, enrol_files, target, secs))
+            row = judge.judge(Pair(converted, source, enrol_files, parallel, secs))
             rows.append({"system": system, "pair": f"{src}->{tgt}", "enrol_seconds": enrol_s, **row})
     return rows
 

@@ -1,0 +1,63 @@
+"""The pairs table, summaries and report files of the judge."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from voxmorph.errors import UserError
+from voxmorph.eval.judge import Judge, Pair, markdown_table, read_pairs, reference_files, summarise
+from voxmorph.eval.report import report_paths, write_report
+
+
+def test_read_pairs_resolves_relative_paths(tmp_path):
+    (tmp_path / "p.tsv").write_text(
+        "converted\tsource\ttarget_ref\tparallel_target\tseconds\n"
+        "# a comment\n"
+        "c.wav\ts.wav\tref/\tt.wav\t1.5\n"
+        "c2.wav\ts2.wav\tref.wav\n"
+    )
+    a, b = read_pairs(tmp_path / "p.tsv")
+    assert a == Pair(tmp_path / "c.wav", tmp_path / "s.wav", tmp_path / "ref", tmp_path / "t.wav", 1.5)
+    assert b.parallel_target is None and b.seconds is None
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("a.wav\tb.wav\n", "at least"), ("a\tb\tc\td\tfast\n", "not a number"), ("\n# only\n", "no pairs"),
+])
+def test_read_pairs_errors(tmp_path, text, needle):
+    (tmp_path / "p.tsv").write_text(text)
+    with pytest.raises(UserError, match=needle):
+        read_pairs(tmp_path / "p.tsv")
+    with pytest.raises(UserError, match="no such"):
+        read_pairs(tmp_path / "missing.tsv")
+
+
+def test_reference_folder_needs_audio(tmp_path):
+    with pytest.raises(UserError, match="no audio"):
+        reference_files(tmp_path)
+
+
+def test_judge_scores_a_file_against_itself(female_wav, female_wav2):
+    row = Judge().judge(Pair(female_wav, female_wav, female_wav2, female_wav, 0.6))
+    assert row["mcd"] == pytest.approx(0.0, abs=1e-9)
+    assert row["f0_rmse_target_cents"] == pytest.approx(0.0, abs=1e-9)
+    assert row["f0_corr_source"] == pytest.approx(1.0)
+    assert row["cer"] == 0.0 and row["wave_corr"] == pytest.approx(1.0, abs=1e-4)
+    assert 0.7 < row["secs"] < 1.0  # same speaker, another sentence
+    assert row["rtf"] == pytest.approx(0.1, rel=0.01)  # 0.6 s for a 6 s file
+
+
+def test_summary_and_reports(tmp_path):
+    rows = [{"secs": 0.5, "mcd": math.nan}, {"secs": 0.7, "mcd": 6.0}]
+    s = summarise(rows)
+    assert s["n"] == 2 and s["secs"] == pytest.approx(0.6) and s["mcd"] == pytest.approx(6.0)
+    assert math.isnan(s["cer"])
+    md = markdown_table({"sys": s})
+    assert "similarity" in md and "MCD" in md and "CER" not in md
+    j, m = write_report(tmp_path / "sub" / "rep.json", {"summary": s}, md)
+    assert (j, m) == report_paths(tmp_path / "sub" / "rep")
+    assert json.loads(j.read_text())["summary"]["cer"] is None
+    assert m.read_text() == md
