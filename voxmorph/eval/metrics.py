@@ -55,15 +55,12 @@ class Analysis:
     """WORLD features and mel-cepstra of one signal, computed once and shared by metrics."""
 
     def __init__(self, x: np.ndarray, tracker: F0Tracker | None = None):
-        self.feats = world.analyse(x, SAMPLE_RATE, tracker or HarvestF0())
-        self.mcep = world.sp_to_mcep(self.feats.sp, MCD_ORDER)
+        feats = world.analyse(x, SAMPLE_RATE, tracker or HarvestF0())
+        self.f0 = feats.f0  # (T,) Hz
+        self.mcep = world.sp_to_mcep(feats.sp, MCD_ORDER)  # (T, MCD_ORDER + 1)
         # frames within 40 dB of the loudest: silences would dominate the alignment otherwise
         c0 = self.mcep[:, 0]
         self.speech = c0 > c0.max() - 40.0 / (20.0 / np.log(10.0))
-
-    @property
-    def f0(self) -> np.ndarray:
-        return self.feats.f0
 
 
 def align(a: Analysis, b: Analysis) -> tuple[np.ndarray, np.ndarray]:
