@@ -16,17 +16,17 @@ import typer
 
 from voxmorph.errors import UserError
 
-app = typer.Typer(
-    help="voxmorph: voice conversion on a CPU, offline. Enrol voices, convert recordings, "
-    "and measure the result.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-voice_app = typer.Typer(help="Enrol, list, show and remove voices.", no_args_is_help=True, rich_markup_mode=None)
-eval_app = typer.Typer(help="Judge converted audio with objective metrics.", no_args_is_help=True, rich_markup_mode=None)
-bench_app = typer.Typer(help="Benchmarks on real recordings.", no_args_is_help=True, rich_markup_mode=None)
+
+def _typer(help: str) -> typer.Typer:
+    return typer.Typer(help=help, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+app = _typer("voxmorph: voice conversion on a CPU, offline. Enrol voices, convert recordings, "
+             "and measure the result.")
+voice_app = _typer("Enrol, list, show and remove voices.")
+eval_app = _typer("Judge converted audio with objective metrics.")
+bench_app = _typer("Benchmarks on real recordings.")
 app.add_typer(voice_app, name="voice")
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")

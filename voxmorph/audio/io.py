@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voxmorph.audio.constants import MIN_DURATION_S, SAMPLE_RATE
+from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.dsp import Resampler, to_mono
 from voxmorph.errors import AudioError, UserError
 
@@ -94,14 +94,6 @@ def load_audio(path: str | os.PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Decode a whole file to float32 mono at ``sr``: shape ``(n_samples,)``."""
     blocks = list(iter_blocks(path, sr))
     return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
-
-
-def check_speech_length(x: np.ndarray, sr: int, name: str) -> None:
-    """Refuse audio shorter than :data:`MIN_DURATION_S`."""
-    if x.size < MIN_DURATION_S * sr:
-        raise AudioError(
-            f"{name}: too short ({x.size / sr:.2f} s); at least {MIN_DURATION_S} s of audio is needed"
-        )
 
 
 def _check_writable_dir(path: Path) -> None:
