@@ -97,13 +97,26 @@ def run_bench_vc(data: Path, out: Path, utterances: int = 25, jobs: int = 2) -> 
         "jobs": jobs,
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
     }
-    md = _markdown(summaries, speed, utterances, tasks)
+    md = render_markdown(summaries, speed, rows, utterances)
     write_report(out, {"summaries": summaries, "speed": speed, "rows": rows}, md)
     return md
 
 
-def _markdown(summaries: dict, speed: dict, utterances: int, tasks) -> str:
-    pairs = ", ".join(f"{s}→{t}" for _, s, t in tasks)
+def _pair_table(rows: list[dict]) -> str:
+    """Similarity and MCD per speaker pair, unconverted vs converted."""
+    lines = ["| pair | similarity: unconverted → world | MCD dB: unconverted → world |",
+             "|---|---|---|"]
+    for pair in dict.fromkeys(r["pair"] for r in rows):
+        s = {sys: summarise([r for r in rows if r["pair"] == pair and r["system"] == sys])
+             for sys in ("unconverted", "world")}
+        lines.append(f"| {pair} | {s['unconverted']['secs']:.3f} → {s['world']['secs']:.3f} | "
+                     f"{s['unconverted']['mcd']:.2f} → {s['world']['mcd']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(summaries: dict, speed: dict, rows: list[dict], utterances: int) -> str:
+    """The benchmark's markdown report from its results (also used to re-render saved JSON)."""
+    pairs = ", ".join(dict.fromkeys(r["pair"].replace("->", "→") for r in rows))
     return (
         "# Voice conversion benchmark: VCC2018 evaluation set (real recordings)\n\n"
         f"Pairs: {pairs}. Each target enrolled from sentences 30001–300{ENROL_UTTS:02d}; "
@@ -113,6 +126,7 @@ def _markdown(summaries: dict, speed: dict, utterances: int, tasks) -> str:
         "`target recording` is the real target: similarity ceiling, and its CER shows what a "
         "perfect conversion costs the recogniser.\n\n"
         + markdown_table(summaries)
+        + "\nPer pair:\n\n" + _pair_table(rows)
         + f"\nConversion speed (WORLD baseline, Harvest F0, 1 thread per worker): "
         f"{speed['conversion_x_real_time']:.1f}× real time; enrolment from {ENROL_UTTS} "
         f"utterances: {speed['enrol_seconds_mean']:.1f} s. Whole benchmark: "
