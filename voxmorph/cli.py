@@ -126,13 +126,11 @@ def convert(
     Output is 16 kHz mono: WAV, or FLAC/OGG by the output's extension. Files of any length
     stream through in constant memory.
     """
-    from voxmorph.audio.f0 import get_tracker
     from voxmorph.audio.io import probe
     from voxmorph.pipeline.files import convert_file, plan_outputs
     from voxmorph.pipeline.store import VoiceStore
     from voxmorph.pipeline.world_converter import WorldConverter, WorldConverterOptions
 
-    get_tracker(f0)
     plan = plan_outputs(inputs, output)
     target = VoiceStore().get(voice)
     if len(plan) > 1:
