@@ -11,10 +11,13 @@ from voxmorph.audio.io import iter_blocks, load_audio, probe, save_audio
 from voxmorph.errors import AudioError, UserError
 
 
-@pytest.mark.parametrize("fmt,ext", [("WAV", "wav"), ("FLAC", "flac"), ("OGG", "ogg"), ("MP3", "mp3")])
-def test_formats_decode_to_model_rate(tmp_path, female_audio, fmt, ext):
+@pytest.mark.parametrize("fmt,subtype,ext", [
+    ("WAV", None, "wav"), ("FLAC", None, "flac"), ("OGG", "VORBIS", "ogg"), ("OGG", "OPUS", "opus"),
+    ("MP3", None, "mp3"),
+])
+def test_formats_decode_to_model_rate(tmp_path, female_audio, fmt, subtype, ext):
     path = tmp_path / f"x.{ext}"
-    sf.write(path, female_audio, SAMPLE_RATE, format=fmt)
+    sf.write(path, female_audio, SAMPLE_RATE, format=fmt, subtype=subtype)
     y = load_audio(path)
     assert y.dtype == np.float32 and y.ndim == 1
     # lossy codecs add delay/padding of a few ms at most
