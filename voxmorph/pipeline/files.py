@@ -66,8 +66,8 @@ def convert_file(
     dst: str | Path,
     vad: VoiceActivityDetector | None = None,
     progress: Callable[[float], None] | None = None,
-) -> float:
-    """Convert ``src`` into ``dst`` block by block; returns seconds of speech found.
+) -> None:
+    """Convert ``src`` into ``dst`` block by block.
 
     The output appears only when complete. Raises :class:`AudioError` for input that is too
     short, holds NaN/inf samples, or contains no speech at all.
@@ -78,12 +78,13 @@ def convert_file(
             f"{src}: too short ({info.duration:.2f} s); at least {MIN_DURATION_S} s of audio is needed"
         )
     vad = vad or VoiceActivityDetector()
-    speech = 0
+    found_speech = False
 
     def blocks() -> Iterator[np.ndarray]:
-        nonlocal speech
+        nonlocal found_speech
         for block in iter_blocks(src):
-            speech += sum(b - a for a, b in vad.segments(block))
+            # only "is there any speech?" matters, so VAD stops once it has answered yes
+            found_speech = found_speech or bool(vad.segments(block))
             if progress:
                 progress(block.size / SAMPLE_RATE)
             yield block
@@ -92,6 +93,5 @@ def convert_file(
     with audio_writer(dst) as f:
         for y in converter.convert_stream(blocks()):
             f.write(y)
-        if speech == 0:
+        if not found_speech:
             raise AudioError(f"{src}: no speech found (silence or noise only)")
-    return speech / SAMPLE_RATE
