@@ -44,3 +44,12 @@ def test_warp_moves_a_peak():
     assert world.warp_frequency(spectrum, 1.2).argmax() == 120
     assert world.warp_frequency(spectrum, 1 / 1.25).argmax() == 80
     np.testing.assert_allclose(world.warp_frequency(spectrum, 1.0), spectrum)
+
+
+def test_envelope_only_analysis_matches_and_cannot_be_synthesised(female_audio):
+    full = world.analyse(female_audio)
+    light = world.analyse(female_audio, aperiodicity=False)
+    assert light.ap is None
+    np.testing.assert_array_equal(light.sp, full.sp)
+    with pytest.raises(ValueError, match="aperiodicity"):
+        world.synthesise(light)

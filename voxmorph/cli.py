@@ -58,7 +58,7 @@ def voice_add(
     from voxmorph.pipeline.store import VoiceStore
 
     store = VoiceStore()
-    if store.exists(name) and not force:
+    if store.exists(name) and not force:  # refuse before minutes of analysis, not after
         raise UserError(f"voice '{name}' already exists; use --force to replace it")
     total = sum(probe(f).duration for f in files)
     with _progress(total, f"enrolling {name}") as bar:
@@ -157,10 +157,9 @@ def eval_vc(
 ):
     """Judge converted audio: speaker similarity, MCD, F0, CER, DNSMOS, waveform correlation, RTF."""
     from voxmorph.eval.judge import judge_pairs, markdown_table, read_pairs, summarise
-    from voxmorph.eval.report import report_paths, write_report
+    from voxmorph.eval.report import write_report
 
     table = read_pairs(pairs)
-    report_paths(out)[0].parent.mkdir(parents=True, exist_ok=True)
     with _progress(len(table), "judging", unit="pairs") as bar:
         rows = judge_pairs(table, progress=lambda: bar.update(1))
     summary = summarise(rows)

@@ -25,12 +25,12 @@ class WorldFeatures:
     """WORLD parameters of one signal; ``T`` frames every ``frame_period_ms``.
 
     f0 ``(T,)`` Hz (0 unvoiced), sp ``(T, fft_size // 2 + 1)`` power envelope,
-    ap ``(T, fft_size // 2 + 1)`` aperiodicity in [0, 1].
+    ap ``(T, fft_size // 2 + 1)`` aperiodicity in [0, 1] (None when analysis skipped it).
     """
 
     f0: np.ndarray
     sp: np.ndarray
-    ap: np.ndarray
+    ap: np.ndarray | None
     sr: int = SAMPLE_RATE
     frame_period_ms: float = WORLD_FRAME_PERIOD_MS
 
@@ -48,18 +48,25 @@ def analyse(
     sr: int = SAMPLE_RATE,
     tracker: F0Tracker | None = None,
     frame_period_ms: float = WORLD_FRAME_PERIOD_MS,
+    aperiodicity: bool = True,
 ) -> WorldFeatures:
-    """``(n,)`` audio -> WORLD features (F0 by ``tracker``, default Harvest; CheapTrick; D4C)."""
+    """``(n,)`` audio -> WORLD features (F0 by ``tracker``, default Harvest; CheapTrick; D4C).
+
+    D4C costs about three times CheapTrick; statistics and metrics that only read F0 and the
+    envelope pass ``aperiodicity=False`` (the result then cannot be synthesised).
+    """
     xd = np.ascontiguousarray(x, np.float64)
     f0 = (tracker or HarvestF0())(xd, sr, frame_period_ms)
     t = np.arange(len(f0)) * frame_period_ms / 1000.0
     sp = pyworld.cheaptrick(xd, f0, t, sr, f0_floor=F0_FLOOR)
-    ap = pyworld.d4c(xd, f0, t, sr)
+    ap = pyworld.d4c(xd, f0, t, sr) if aperiodicity else None
     return WorldFeatures(f0, sp, ap, sr, frame_period_ms)
 
 
 def synthesise(feats: WorldFeatures) -> np.ndarray:
     """WORLD features -> ``(n,)`` float32 waveform."""
+    if feats.ap is None:
+        raise ValueError("these features were analysed without aperiodicity; cannot synthesise")
     y = pyworld.synthesize(
         np.ascontiguousarray(feats.f0, np.float64),
         np.ascontiguousarray(feats.sp, np.float64),

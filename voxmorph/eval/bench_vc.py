@@ -9,6 +9,7 @@ the floor for CER/DNSMOS comparisons).
 
 from __future__ import annotations
 
+import os
 import platform
 import tempfile
 import time
@@ -95,7 +96,7 @@ def run_bench_vc(data: Path, out: Path, utterances: int = 25, jobs: int = 2) -> 
         "enrol_seconds_mean": float(np.mean([e for _, e in enrol])),
         "wall_seconds": wall,
         "jobs": jobs,
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
     md = render_markdown(summaries, speed, rows, utterances)
     write_report(out, {"summaries": summaries, "speed": speed, "rows": rows}, md)

@@ -55,7 +55,7 @@ class Analysis:
     """WORLD features and mel-cepstra of one signal, computed once and shared by metrics."""
 
     def __init__(self, x: np.ndarray, tracker: F0Tracker | None = None):
-        feats = world.analyse(x, SAMPLE_RATE, tracker or HarvestF0())
+        feats = world.analyse(x, SAMPLE_RATE, tracker or HarvestF0(), aperiodicity=False)
         self.f0 = feats.f0  # (T,) Hz
         self.mcep = world.sp_to_mcep(feats.sp, MCD_ORDER)  # (T, MCD_ORDER + 1)
         # frames within 40 dB of the loudest: silences would dominate the alignment otherwise

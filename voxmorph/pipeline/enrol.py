@@ -58,7 +58,7 @@ def enrol_voice(
             if speech.size < SAMPLE_RATE // 2:
                 continue
             speech = normalise_loudness(speech, SAMPLE_RATE)
-            acc.add(world.analyse(speech, SAMPLE_RATE, tracker), speech)
+            acc.add(world.analyse(speech, SAMPLE_RATE, tracker, aperiodicity=False), speech)
             embeddings.append(SpeakerEncoder.shared().embed(speech))
             weights.append(speech.size)
             file_speech += speech.size
