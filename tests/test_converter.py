@@ -10,6 +10,7 @@ from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.eval.metrics import speaker_similarity
 from voxmorph.models.speaker import SpeakerEncoder
 from voxmorph.pipeline.enrol import enrol_voice
+from voxmorph.pipeline.voice_mapping import MappingOptions
 from voxmorph.pipeline.world_converter import WorldConverter, WorldConverterOptions
 
 
@@ -37,7 +38,7 @@ def test_male_to_female_moves_pitch_and_identity(female_voice, male_audio):
 
 def test_pitch_shift_option(female_voice, male_audio):
     base = _median_f0(WorldConverter(female_voice).convert(male_audio))
-    up = _median_f0(WorldConverter(female_voice, WorldConverterOptions(pitch_shift=12)).convert(male_audio))
+    up = _median_f0(WorldConverter(female_voice, WorldConverterOptions(mapping=MappingOptions(pitch_shift=12))).convert(male_audio))
     assert up / base == pytest.approx(2.0, rel=0.08)
 
 

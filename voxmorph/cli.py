@@ -129,6 +129,7 @@ def convert(
     from voxmorph.audio.io import probe
     from voxmorph.pipeline.files import convert_file, plan_outputs
     from voxmorph.pipeline.store import VoiceStore
+    from voxmorph.pipeline.voice_mapping import MappingOptions
     from voxmorph.pipeline.world_converter import WorldConverter, WorldConverterOptions
 
     plan = plan_outputs(inputs, output)
@@ -136,7 +137,7 @@ def convert(
     if len(plan) > 1:
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
     converter = WorldConverter(
-        target, WorldConverterOptions(f0_tracker=f0, pitch_shift=pitch_shift, denoise=denoise)
+        target, WorldConverterOptions(MappingOptions(pitch_shift=pitch_shift), f0_tracker=f0, denoise=denoise)
     )
     for src, dst in plan:
         duration = probe(src).duration

@@ -104,10 +104,15 @@ def sp_to_mcep(sp: np.ndarray, order: int, alpha: float = MCEP_ALPHA) -> np.ndar
 
 def mcep_to_log_amp(mcep: np.ndarray, n_bins: int, alpha: float = MCEP_ALPHA) -> np.ndarray:
     """Mel-cepstrum ``(T, order + 1)`` -> log amplitude ``(T, n_bins)`` on the linear axis."""
+    return mcep @ _cos_basis(mcep.shape[1], n_bins, alpha)
+
+
+@lru_cache(maxsize=8)
+def _cos_basis(n_coef: int, n_bins: int, alpha: float) -> np.ndarray:
+    """``cos(m * w~(w))`` ``(n_coef, n_bins)`` for linear frequencies ``w`` in [0, pi]."""
     w = np.linspace(0.0, np.pi, n_bins)
     w_warped = w + 2 * np.arctan(alpha * np.sin(w) / (1 - alpha * np.cos(w)))
-    m = np.arange(mcep.shape[1])
-    return mcep @ np.cos(np.outer(m, w_warped))
+    return np.cos(np.outer(np.arange(n_coef), w_warped))
 
 
 def mcep_to_sp(mcep: np.ndarray, n_bins: int, alpha: float = MCEP_ALPHA) -> np.ndarray:
