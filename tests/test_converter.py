@@ -38,7 +38,8 @@ def test_male_to_female_moves_pitch_and_identity(female_voice, male_audio):
 
 def test_pitch_shift_option(female_voice, male_audio):
     base = _median_f0(WorldConverter(female_voice).convert(male_audio))
-    up = _median_f0(WorldConverter(female_voice, WorldConverterOptions(mapping=MappingOptions(pitch_shift=12))).convert(male_audio))
+    options = WorldConverterOptions(mapping=MappingOptions(pitch_shift=12))
+    up = _median_f0(WorldConverter(female_voice, options).convert(male_audio))
     assert up / base == pytest.approx(2.0, rel=0.08)
 
 

@@ -79,6 +79,6 @@ class PulseSynth:
         spec = periodic[frame] * shift * np.sqrt(interval)[:, None] + aperiodic[frame] * noise_spec
         resp = np.fft.irfft(spec, self.fft_size, axis=1)
         out = np.zeros(size)
-        for p, r in zip(pos, resp):
+        for p, r in zip(pos, resp, strict=True):
             out[p : p + self.fft_size] += r
         return out

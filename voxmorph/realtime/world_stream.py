@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyworld
 
-from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, SAMPLE_RATE, WORLD_FRAME_PERIOD_MS
 from voxmorph.audio import world
+from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, SAMPLE_RATE, WORLD_FRAME_PERIOD_MS
 from voxmorph.pipeline.analysis import MCEP_ORDER, StatsAccumulator, VoiceStatistics
 from voxmorph.pipeline.voice import Voice
 from voxmorph.pipeline.voice_mapping import MappingOptions, VoiceMapping
@@ -92,7 +92,7 @@ class WorldStream:
         f0_env = np.where(f0 > 0, np.maximum(f0, ENVELOPE_MIN_F0), 0.0)
         pos = np.array([ENVELOPE_CONTEXT / SAMPLE_RATE])
         sp, ap = [], []
-        for c, f in zip(centres, f0_env):
+        for c, f in zip(centres, f0_env, strict=True):
             seg = np.ascontiguousarray(self._window(c, ENVELOPE_CONTEXT, ENVELOPE_LOOKAHEAD))
             sp.append(pyworld.cheaptrick(seg, f[None], pos, SAMPLE_RATE, f0_floor=F0_FLOOR)[0])
             ap.append(pyworld.d4c(seg, f[None], pos, SAMPLE_RATE)[0])

@@ -1,0 +1,224 @@
+"""The live engine: the audio callback moves samples, a worker thread converts.
+
+``callback(block)`` is all a device (or the file clock) calls: it stores the captured block in the
+input ring and returns the output block from the jitter buffer, without waiting. The worker takes
+input blocks in order, runs the gate and the streaming converter, and stores the result under the
+same block number. Output block ``k`` plays converted block ``k - jitter_blocks``; if that block
+is not ready in time the engine plays the dry input of the same instant instead, with a short
+crossfade in and out, and counts a degradation. A worker that falls further behind than the
+input ring holds restarts its stream at the newest block and counts a resync.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voxmorph.errors import UserError
+from voxmorph.realtime.buffers import BlockRing
+from voxmorph.realtime.gate import VoiceGate
+from voxmorph.realtime.streaming import StreamingConverter
+
+PREFERRED_BLOCK_MS = 10.0
+FADE_MS = 2.5
+
+
+@dataclass(frozen=True)
+class LatencyPlan:
+    """Block size, converter delay and jitter buffer that make up one latency budget.
+
+    End to end, a sample waits for its block to be captured (``block``), the converter's
+    look-ahead (``converter_delay``) and the jitter buffer (``jitter_blocks`` blocks, at least one:
+    the worker's turn); device buffers come on top of that when a real device is used.
+    """
+
+    sample_rate: int
+    block: int
+    converter_delay: int
+    jitter_blocks: int
+
+    @property
+    def latency_samples(self) -> int:
+        return self.block * (1 + self.jitter_blocks) + self.converter_delay
+
+    @property
+    def latency_ms(self) -> float:
+        return 1000.0 * self.latency_samples / self.sample_rate
+
+    @property
+    def algorithmic_ms(self) -> float:
+        """Block plus look-ahead: the delay even an infinitely fast worker would have."""
+        return 1000.0 * (self.block + self.converter_delay) / self.sample_rate
+
+    @classmethod
+    def for_budget(cls, latency_ms: float, converter: StreamingConverter) -> LatencyPlan:
+        """The plan with the most jitter headroom within ``latency_ms``; blocks of about 10 ms,
+        smaller only when the budget needs it."""
+        sr, hop, delay = converter.sample_rate, converter.hop, converter.delay
+        budget = int(latency_ms * sr / 1000)
+        preferred = max(hop, hop * round(PREFERRED_BLOCK_MS * sr / 1000 / hop))
+        for block in range(preferred, 0, -hop):
+            jitter = (budget - delay) // block - 1
+            if jitter >= 1:
+                return cls(sr, block, delay, jitter)
+        least = 1000.0 * (2 * hop + delay) / sr
+        raise UserError(f"--latency-ms {latency_ms:g} is below this converter's minimum of {least:.1f} ms")
+
+
+HIST_STEP_S = 1e-4
+HIST_BINS = 20000
+
+
+@dataclass
+class EngineStats:
+    """Counters of a running engine. Worker time per block goes into a fixed histogram
+    (0.1 ms bins up to 2 s), so hours of streaming keep memory flat."""
+
+    blocks: int = 0
+    converted: int = 0
+    degraded: int = 0
+    resyncs: int = 0
+    input_peak: float = 0.0
+    output_peak: float = 0.0
+    compute_hist: np.ndarray = field(default_factory=lambda: np.zeros(HIST_BINS, np.int64))
+    compute_total_s: float = 0.0
+    compute_max_s: float = 0.0
+
+    def record_compute(self, seconds: float) -> None:
+        self.compute_hist[min(int(seconds / HIST_STEP_S), HIST_BINS - 1)] += 1
+        self.compute_total_s += seconds
+        self.compute_max_s = max(self.compute_max_s, seconds)
+
+    def compute_percentile(self, q: float) -> float:
+        n = int(self.compute_hist.sum())
+        if n == 0:
+            return 0.0
+        i = int(np.searchsorted(np.cumsum(self.compute_hist), np.ceil(q / 100.0 * n)))
+        return (i + 1) * HIST_STEP_S
+
+    def summary(self, block_s: float) -> dict:
+        """Counts plus compute real-time factors (worker time / block duration)."""
+        n = max(1, int(self.compute_hist.sum()))
+        minutes = self.blocks * block_s / 60.0
+        return {
+            "blocks": self.blocks,
+            "converted": self.converted,
+            "degraded": self.degraded,
+            "resyncs": self.resyncs,
+            "degraded_per_min": self.degraded / minutes if minutes else 0.0,
+            "rtf_mean": self.compute_total_s / n / block_s,
+            "rtf_p99": self.compute_percentile(99) / block_s,
+            "rtf_max": self.compute_max_s / block_s,
+        }
+
+
+class LiveEngine:
+    """Runs ``converter`` live under ``plan``; optional ``gate`` silences non-speech."""
+
+    def __init__(self, converter: StreamingConverter, plan: LatencyPlan,
+                 gate: VoiceGate | None = None, max_backlog_s: float = 0.5):
+        self.converter, self.plan, self.gate = converter, plan, gate
+        b = plan.block
+        ring = max(4, int(np.ceil(max_backlog_s * plan.sample_rate / b)))
+        self._input = BlockRing(ring, b)
+        self._output = BlockRing(ring, b)
+        # dry history long enough to align the input with the converted signal
+        self._dry_delay = plan.converter_delay
+        self._dry = np.zeros(self._dry_delay + (plan.jitter_blocks + 1) * b + b, np.float32)
+        self._fade = np.linspace(0.0, 1.0, max(1, int(FADE_MS * plan.sample_rate / 1000)), dtype=np.float32)
+        self._written = 0  # blocks captured
+        self._last_out = 0.0
+        self._was_wet = False
+        self.stats = EngineStats()
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    # ---- audio side -----------------------------------------------------------------------
+    def callback(self, block: np.ndarray) -> np.ndarray:
+        """Capture one input block, return one output block; never waits for the worker."""
+        b, k = self.plan.block, self._written
+        block = np.asarray(block, np.float32).reshape(-1)
+        self._input.put(k, block)
+        self._written += 1
+        self._dry = np.roll(self._dry, -b)
+        self._dry[-b:] = block
+        wet = self._output.get(k - self.plan.jitter_blocks)
+        out = wet if wet is not None else self._dry_aligned()
+        if k >= self.plan.jitter_blocks:
+            if wet is None:
+                self.stats.degraded += 1
+            if (wet is not None) != self._was_wet:
+                out = self._crossfade(out, wet is not None)
+            self._was_wet = wet is not None
+        self.stats.blocks += 1
+        self.stats.input_peak = max(self.stats.input_peak, float(np.abs(block).max(initial=0)))
+        self.stats.output_peak = max(self.stats.output_peak, float(np.abs(out).max(initial=0)))
+        self._last_out = float(out[-1])
+        return out
+
+    def _dry_aligned(self) -> np.ndarray:
+        """The input of the instant that output block plays: delayed like the converted signal."""
+        b, j = self.plan.block, self.plan.jitter_blocks
+        end = self._dry.size - j * b - self._dry_delay
+        return self._dry[end - b : end].copy()
+
+    def _crossfade(self, out: np.ndarray, to_wet: bool) -> np.ndarray:
+        """Switching path: ramp from the last sample played into the new path (no step)."""
+        n = min(self._fade.size, out.size)
+        out = out.copy()
+        out[:n] = self._last_out * (1.0 - self._fade[:n]) + out[:n] * self._fade[:n]
+        return out
+
+    # ---- worker side ----------------------------------------------------------------------
+    def start(self) -> LiveEngine:
+        self._stop.clear()
+        self._worker = threading.Thread(target=self._run, name="voxmorph-worker", daemon=True)
+        self._worker.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=5.0)
+            self._worker = None
+
+    def __enter__(self) -> LiveEngine:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def wait_converted(self, index: int, timeout: float = 10.0) -> bool:
+        """Block until converted block ``index`` is stored (the file clock's unpaced mode)."""
+        return self._output.wait(index, timeout)
+
+    def _run(self) -> None:
+        stream = self.converter.stream()
+        warm_up = 0  # blocks of a restarted stream that still hold its start-up silence
+        k = 0
+        while not self._stop.is_set():
+            if not self._input.wait(k, timeout=0.05):
+                continue
+            block = self._input.get(k)
+            if block is None:  # overwritten: the worker fell a whole ring behind
+                k = self._written - 1
+                stream = self.converter.stream()
+                if self.gate is not None:
+                    self.gate.reset()
+                warm_up = -(-self.plan.converter_delay // self.plan.block)
+                self.stats.resyncs += 1
+                continue
+            start = time.perf_counter()
+            y = stream.process(block)
+            if self.gate is not None:
+                y = y * self.gate.gains(block)
+            self.stats.record_compute(time.perf_counter() - start)
+            if warm_up:
+                warm_up -= 1
+            else:
+                self._output.put(k, y)
+            self.stats.converted += 1
+            k += 1
