@@ -149,6 +149,100 @@ def convert(
                    f"{duration / max(took, 1e-9):.1f}x real time)")
 
 
+@app.command("devices")
+def devices(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False):
+    """List the sound devices 'voxmorph live' can use (via PortAudio)."""
+    from voxmorph.realtime.devices import list_devices
+
+    rows = list_devices()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        typer.echo("no audio devices found (files work: voxmorph live --input IN --output OUT)")
+    for d in rows:
+        typer.echo(f"{d['index']:>3}  {d['name'][:40]:<40} in {d['inputs']:>2}  out {d['outputs']:>2}  "
+                   f"{d['default_rate']:>7.0f} Hz  {d['default']}")
+
+
+@app.command("live")
+def live(
+    voice: Annotated[str, typer.Option(help="Target voice (see 'voxmorph voice list').")],
+    source_voice: Annotated[str | None, typer.Option(
+        help="Your own enrolled voice: mapping is right from the first syllable instead of "
+             "adapting during the first seconds.")] = None,
+    latency_ms: Annotated[float, typer.Option(
+        help="End-to-end budget (before device buffers); block size, look-ahead and jitter "
+             "buffer are derived from it.")] = 40.0,
+    input_device: Annotated[str | None, typer.Option(help="Input device index or name.")] = None,
+    output_device: Annotated[str | None, typer.Option(help="Output device index or name.")] = None,
+    monitor: Annotated[bool, typer.Option(
+        "--monitor", help="Also play the converted voice on the default output device.")] = False,
+    gate: Annotated[bool, typer.Option(help="Silence everything that is not speech.")] = True,
+    input: Annotated[Path | None, typer.Option(
+        "--input", help="Read this file instead of a device (simulated device clock).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", help="Write the converted stream here (with --input).")] = None,
+    speed: Annotated[float, typer.Option(
+        help="With --input: 0 runs as fast as possible; 1 paces the clock in real time.")] = 0.0,
+    seconds: Annotated[float, typer.Option(help="With devices: stop after this long (0 = Ctrl-C).")] = 0.0,
+):
+    """Convert your voice live, from a microphone or, with --input/--output, from a file on the
+    same block-by-block code path."""
+    from voxmorph.pipeline.store import VoiceStore
+    from voxmorph.realtime.engine import LatencyPlan, LiveEngine
+    from voxmorph.realtime.gate import VoiceGate
+    from voxmorph.realtime.world_stream import StreamingWorldConverter
+
+    if (input is None) != (output is None):
+        raise UserError("--input and --output go together")
+    store = VoiceStore()
+    converter = StreamingWorldConverter(
+        store.get(voice), store.get(source_voice) if source_voice else None
+    )
+    plan = LatencyPlan.for_budget(latency_ms, converter)
+    engine = LiveEngine(converter, plan, VoiceGate() if gate else None)
+    typer.echo(f"latency budget {plan.latency_ms:.1f} ms: blocks of {1000 * plan.block / plan.sample_rate:.0f}"
+               f" ms, look-ahead {1000 * plan.converter_delay / plan.sample_rate:.1f} ms, jitter buffer "
+               f"{plan.jitter_blocks} block(s); algorithmic {plan.algorithmic_ms:.1f} ms", err=True)
+    if input is not None:
+        _live_file(engine, input, output, speed)
+    else:
+        _live_devices(engine, input_device, output_device, monitor, seconds)
+    s = engine.stats.summary(plan.block / plan.sample_rate)
+    typer.echo(f"{s['blocks']} blocks, compute RTF mean {s['rtf_mean']:.3f} p99 {s['rtf_p99']:.3f}, "
+               f"{s['degraded']} degraded, {s['resyncs']} resyncs", err=True)
+
+
+def _live_file(engine, src: Path, dst: Path, speed: float) -> None:
+    from voxmorph.audio.io import probe
+    from voxmorph.realtime.clock import run_file
+
+    duration = probe(src).duration
+    start = time.perf_counter()
+    with _progress(duration, src.name) as bar:
+        run_file(engine, src, dst, speed or None, progress=bar.update)
+    took = time.perf_counter() - start
+    typer.echo(f"{src} -> {dst} ({duration:.1f} s audio in {took:.1f} s)")
+
+
+def _live_devices(engine, input_device, output_device, monitor: bool, seconds: float) -> None:
+    from voxmorph.realtime.devices import open_duplex
+
+    with open_duplex(engine, input_device, output_device, monitor) as info:
+        typer.echo(f"live: device buffers add {info['device_latency_ms']:.1f} ms; Ctrl-C stops", err=True)
+        start = time.monotonic()
+        try:
+            while not seconds or time.monotonic() - start < seconds:
+                time.sleep(0.5)
+                s = engine.stats
+                typer.echo(f"\r in {s.input_peak:5.2f}  out {s.output_peak:5.2f}  degraded {s.degraded}"
+                           f"  xruns {info['xruns']}", nl=False, err=True)
+                s.input_peak = s.output_peak = 0.0
+        except KeyboardInterrupt:
+            pass
+        typer.echo("", err=True)
+
+
 @eval_app.command("vc")
 def eval_vc(
     pairs: Annotated[

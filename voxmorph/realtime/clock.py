@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 
@@ -47,3 +48,48 @@ def run_clock(engine: LiveEngine, blocks: Iterable[np.ndarray], speed: float | N
         yield tick(block)
     for _ in range(flush):
         yield tick(np.zeros(b, np.float32))
+
+
+def reblock(blocks: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    """Regroup a stream of arrays of any lengths into blocks of ``size`` (the last may be short)."""
+    pending = np.zeros(0, np.float32)
+    for b in blocks:
+        pending = np.concatenate([pending, b])
+        n = pending.size // size * size
+        for i in range(0, n, size):
+            yield pending[i : i + size]
+        pending = pending[n:]
+    if pending.size:
+        yield pending
+
+
+def run_file(engine: LiveEngine, src: str | Path, dst: str | Path, speed: float | None = None,
+             progress: Callable[[float], None] | None = None) -> int:
+    """Stream ``src`` through ``engine`` on the file clock into ``dst`` (atomically).
+
+    The written file is aligned with the input (the engine's latency removed) and as long as it.
+    Returns the number of input samples.
+    """
+    from voxmorph.audio.io import audio_writer, iter_blocks
+
+    plan = engine.plan
+    lag = plan.jitter_blocks * plan.block + plan.converter_delay
+    n_in = 0
+
+    def counted() -> Iterator[np.ndarray]:
+        nonlocal n_in
+        for block in reblock(iter_blocks(src), plan.block):
+            n_in += block.size
+            if progress:
+                progress(block.size / plan.sample_rate)
+            yield block
+
+    written, skipped = 0, 0
+    with engine, audio_writer(dst, plan.sample_rate) as f:
+        for out in run_clock(engine, counted(), speed):
+            drop = min(out.size, lag - skipped)
+            skipped += drop
+            out = out[drop:][: max(0, n_in - written)]
+            written += out.size
+            f.write(out)
+    return n_in

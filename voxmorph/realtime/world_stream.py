@@ -37,6 +37,17 @@ FFT_SIZE = 1 << int(np.ceil(np.log2(3 * SAMPLE_RATE / F0_FLOOR)))
 """CheapTrick's FFT size for ``F0_FLOOR``; the same bins as enrolled voices' statistics."""
 
 
+def soft_limit(y: np.ndarray, knee: float = 0.9) -> np.ndarray:
+    """Identity below ``knee``; above it, a tanh curve that never reaches 1 (no hard clipping)."""
+    a = np.abs(y)
+    over = a > knee
+    if not over.any():
+        return y
+    out = y.copy()
+    out[over] = np.sign(y[over]) * (knee + (1 - knee) * np.tanh((a[over] - knee) / (1 - knee)))
+    return out
+
+
 @dataclass(frozen=True)
 class StreamingWorldOptions:
     """``mapping``: the voice mapping; ``stats_every``: frames between refreshes of running
@@ -124,7 +135,10 @@ class WorldStream:
             self._accumulate(f0, mcep, int(frames[-1]))
         if source is not None:
             f0 = np.where(f0 > 0, np.clip(mapping.map_f0(f0, source), F0_FLOOR, F0_CEIL), 0.0)
-            sp = mapping.map_envelope(sp, mcep, source)
+            mapped = mapping.map_envelope(sp, mcep, source)
+            # keep each frame's power: early running statistics can tilt the spectrum enough to
+            # make loud frames clip
+            sp = mapped * (sp.sum(axis=1) / np.maximum(mapped.sum(axis=1), 1e-20))[:, None]
         return self._synth.process(f0, sp, ap)
 
     def _convert_frames(self, frames: np.ndarray) -> np.ndarray:
@@ -143,7 +157,7 @@ class WorldStream:
             y = self._convert_frames(frames)[self._drop :]
             self._drop = 0
             self._next_frame = last + 1
-            self._out = np.concatenate([self._out, np.clip(y, -1.0, 1.0)])
+            self._out = np.concatenate([self._out, soft_limit(y)])
         trim = max(0, self._buf.size - self._keep)
         self._buf, self._buf_start = self._buf[trim:], self._buf_start + trim
         out, self._out = self._out[:n], self._out[n:]
