@@ -131,7 +131,7 @@ class LiveEngine:
         self._fade = np.linspace(0.0, 1.0, max(1, int(FADE_MS * plan.sample_rate / 1000)), dtype=np.float32)
         self._written = 0  # blocks captured
         self._last_out = 0.0
-        self._was_wet = False
+        self._was_wet = True  # the stream starts on the converted path (silent until it speaks)
         self.stats = EngineStats()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -147,7 +147,9 @@ class LiveEngine:
         self._dry[-b:] = block
         wet = self._output.get(k - self.plan.jitter_blocks)
         out = wet if wet is not None else self._dry_aligned()
-        if k >= self.plan.jitter_blocks:
+        if k < self.plan.jitter_blocks:  # nothing converted can be due yet
+            out = np.zeros(b, np.float32)
+        else:
             if wet is None:
                 self.stats.degraded += 1
             if (wet is not None) != self._was_wet:

@@ -1,0 +1,146 @@
+"""The live engine on the file clock: alignment, determinism, degradation, resync, the gate."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from conftest import harmonic_tone
+
+from voxmorph.audio.constants import SAMPLE_RATE
+from voxmorph.errors import UserError
+from voxmorph.pipeline.store import VoiceStore
+from voxmorph.realtime.clock import reblock, run_clock
+from voxmorph.realtime.engine import FADE_MS, LatencyPlan, LiveEngine
+from voxmorph.realtime.gate import VoiceGate
+from voxmorph.realtime.streaming import PassThrough, run_stream
+from voxmorph.realtime.world_stream import StreamingWorldConverter
+
+
+class SlowConverter:
+    """Scales by ``gain``; every ``every``-th block takes ``pause`` seconds, at most ``times``
+    times over all its streams (an injected slow worker)."""
+
+    sample_rate, hop, delay = SAMPLE_RATE, 80, 0
+
+    def __init__(self, gain=1.0, every=10, pause=0.05, times=10**9):
+        self.gain, self.every, self.pause, self.times, self.n = gain, every, pause, times, 0
+
+    def stream(self):
+        return self
+
+    def process(self, block):
+        self.n += 1
+        if self.n % self.every == 0 and self.times > 0:
+            self.times -= 1
+            time.sleep(self.pause)
+        return (block * self.gain).astype(np.float32)
+
+
+def _drive(engine, x, speed=None):
+    with engine:
+        return np.concatenate(list(run_clock(engine, reblock([x], engine.plan.block), speed)))
+
+
+def test_plan_fits_the_budget():
+    conv = StreamingWorldConverter(VoiceStore().get("vcc-tf1"))
+    for ms in (25, 40, 100):
+        plan = LatencyPlan.for_budget(ms, conv)
+        assert plan.latency_ms <= ms and plan.jitter_blocks >= 1
+        assert plan.block % conv.hop == 0
+    assert LatencyPlan.for_budget(40, conv).block == 160
+    with pytest.raises(UserError, match="below this converter's minimum"):
+        LatencyPlan.for_budget(15, conv)
+
+
+def test_pass_through_comes_out_delayed_by_exactly_the_plan():
+    x = harmonic_tone(200.0, 1.0)
+    plan = LatencyPlan(SAMPLE_RATE, 160, 0, 2)
+    engine = LiveEngine(PassThrough(SAMPLE_RATE), plan)
+    y = _drive(engine, x)
+    lag = plan.jitter_blocks * plan.block
+    np.testing.assert_array_equal(y[lag : lag + x.size], x)
+    assert engine.stats.degraded == 0
+
+
+def test_file_clock_equals_the_stream(male_audio):
+    conv = StreamingWorldConverter(VoiceStore().get("vcc-tf1"))
+    x = male_audio[: 2 * SAMPLE_RATE]
+    plan = LatencyPlan.for_budget(40, conv)
+    y = _drive(LiveEngine(conv, plan), x)
+    lag = plan.jitter_blocks * plan.block + conv.delay
+    np.testing.assert_array_equal(y[lag : lag + x.size], run_stream(conv, x, plan.block))
+
+
+def test_slow_worker_degrades_to_aligned_dry_signal_without_gaps():
+    # identity converter: dry fallback must line up sample for sample with the converted path
+    x = harmonic_tone(220.0, 2.0)
+    plan = LatencyPlan(SAMPLE_RATE, 160, 0, 1)
+    engine = LiveEngine(SlowConverter(1.0, every=25, pause=0.03), plan)
+    y = _drive(engine, x, speed=4.0)
+    assert engine.stats.degraded > 0
+    lag = plan.block
+    wrong = np.flatnonzero(np.abs(y[lag : lag + x.size] - x) > 1e-6)
+    # only the short ramps right after a switch of path differ from the input
+    assert wrong.size > 0
+    assert ((wrong % plan.block) < int(FADE_MS * SAMPLE_RATE / 1000)).all()
+
+
+def test_switching_paths_makes_no_step():
+    x = harmonic_tone(220.0, 2.0)
+    plan = LatencyPlan(SAMPLE_RATE, 160, 0, 1)
+    engine = LiveEngine(SlowConverter(0.3, every=25, pause=0.03), plan)
+    y = _drive(engine, x, speed=4.0)
+    assert engine.stats.degraded > 0
+    # the largest sample-to-sample step stays that of the louder (dry) tone
+    assert np.abs(np.diff(y)).max() <= np.abs(np.diff(x)).max() * 1.05
+
+
+def test_worker_that_falls_a_ring_behind_resyncs_and_recovers():
+    x = harmonic_tone(220.0, 3.0)
+    plan = LatencyPlan(SAMPLE_RATE, 160, 0, 1)
+    engine = LiveEngine(SlowConverter(0.5, every=60, pause=0.5, times=1), plan, max_backlog_s=0.1)
+    y = _drive(engine, x, speed=2.0)
+    assert engine.stats.resyncs >= 1
+    tail = y[-SAMPLE_RATE // 2 - plan.block : -plan.block]
+    assert np.abs(tail).max() == pytest.approx(0.5 * np.abs(x).max(), rel=0.05)  # converted again
+
+
+def test_gate_silence_in_silence_out_and_speech_passes(male_audio):
+    conv = StreamingWorldConverter(VoiceStore().get("vcc-tf1"))
+    plan = LatencyPlan.for_budget(40, conv)
+    rng = np.random.default_rng(0)
+    hiss = (rng.standard_normal(SAMPLE_RATE) * 0.003).astype(np.float32)  # -50 dBFS room noise
+    x = np.concatenate([hiss, male_audio[: 2 * SAMPLE_RATE] + hiss[0], hiss])
+    y = _drive(LiveEngine(conv, plan, VoiceGate()), x)
+    lag = plan.jitter_blocks * plan.block + conv.delay
+    y = y[lag : lag + x.size]
+    assert np.abs(y[: SAMPLE_RATE - 800]).max() == 0.0
+    assert np.abs(y[-SAMPLE_RATE // 2 :]).max() == 0.0
+    speech = y[SAMPLE_RATE : 3 * SAMPLE_RATE]
+    assert np.sqrt(np.mean(speech**2)) > 0.02
+
+
+def test_gate_opens_before_the_first_syllable_is_lost(male_audio):
+    gate = VoiceGate()
+    start = int(np.flatnonzero(np.abs(male_audio) > 0.05)[0])
+    x = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), male_audio[start:]])
+    gains = np.concatenate([gate.gains(b) for b in reblock([x], 160)])
+    opened = int(np.flatnonzero(gains > 0.99)[0])
+    # the converted signal lags the input by the converter's delay (12.5 ms), which is free pre-roll
+    assert opened - SAMPLE_RATE // 2 < 200 + 160
+
+
+def test_callback_never_waits_for_the_worker():
+    plan = LatencyPlan(SAMPLE_RATE, 160, 0, 1)
+    engine = LiveEngine(SlowConverter(1.0, every=1, pause=0.2), plan)
+    with engine:
+        start = time.perf_counter()
+        for _ in range(20):
+            engine.callback(np.zeros(160, np.float32))
+        took = time.perf_counter() - start
+    assert took < 0.1
+    assert engine.stats.degraded >= 18
+    assert threading.active_count() >= 1

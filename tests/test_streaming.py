@@ -1,0 +1,103 @@
+"""The streaming WORLD converter and its parts: block-size invariance, causality, F0, synthesis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import harmonic_tone
+
+from voxmorph.audio.constants import SAMPLE_RATE
+from voxmorph.pipeline.store import VoiceStore
+from voxmorph.realtime.pulse_synth import PulseSynth
+from voxmorph.realtime.streaming import run_stream
+from voxmorph.realtime.world_stream import FFT_SIZE, FRAME_HOP, StreamingWorldConverter
+from voxmorph.realtime.yin import PitchTracker, yin_f0
+
+
+@pytest.fixture(scope="module")
+def converter():
+    return StreamingWorldConverter(VoiceStore().get("vcc-tf1"))
+
+
+@pytest.fixture(scope="module")
+def clip(male_audio):
+    return male_audio[: 2 * SAMPLE_RATE]
+
+
+def test_block_size_does_not_change_output(converter, clip):
+    ref = run_stream(converter, clip, FRAME_HOP)
+    for block in (2 * FRAME_HOP, 37 * FRAME_HOP, clip.size // FRAME_HOP * FRAME_HOP + 4 * FRAME_HOP):
+        np.testing.assert_allclose(run_stream(converter, clip, block), ref, atol=1e-6)
+
+
+def test_output_is_causal_up_to_the_declared_delay(converter, clip):
+    t = SAMPLE_RATE
+    changed = clip.copy()
+    changed[t:] = np.random.default_rng(1).standard_normal(clip.size - t) * 0.1
+    a, b = run_stream(converter, clip, 160), run_stream(converter, changed, 160)
+    # aligned output m reads input up to m + delay: everything before t - delay is unchanged
+    np.testing.assert_array_equal(a[: t - converter.delay], b[: t - converter.delay])
+    assert np.abs(a[t:] - b[t:]).max() > 0.01
+
+
+def test_stream_returns_what_it_is_given_delayed(converter, clip):
+    stream = converter.stream()
+    out = np.concatenate([stream.process(clip[i : i + 160]) for i in range(0, 1600, 160)])
+    assert out.shape == (1600,)
+    assert np.all(out[: converter.delay] == 0.0)
+    with pytest.raises(ValueError, match="multiple of the hop"):
+        stream.process(np.zeros(100, np.float32))
+
+
+def test_stream_moves_pitch_to_the_target(converter, male_audio):
+    y = run_stream(converter, male_audio, 160)
+    f_in, f_out = yin_f0(male_audio, FRAME_HOP), yin_f0(y, FRAME_HOP)
+    ratio = np.median(f_out[f_out > 0]) / np.median(f_in[f_in > 0])
+    assert ratio > 1.5  # VCTK male -> VCC female
+
+
+@pytest.mark.parametrize("f0", [90.0, 150.0, 240.0])
+def test_yin_finds_the_pitch_of_a_tone(f0):
+    track = yin_f0(harmonic_tone(f0, 0.5), FRAME_HOP)
+    assert np.median(track[5:-5]) == pytest.approx(f0, rel=0.01)
+    assert (track[5:-5] > 0).mean() > 0.95
+
+
+def test_yin_calls_silence_and_noise_unvoiced():
+    assert not yin_f0(np.zeros(8000, np.float32), FRAME_HOP).any()
+    noise = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+    assert (yin_f0(noise, FRAME_HOP) > 0).mean() < 0.1
+
+
+def test_pitch_tracker_state_carries_across_calls(female_audio):
+    from voxmorph.realtime.yin import HALF_SPAN, yin_curves
+
+    x = np.pad(female_audio[:16000].astype(np.float64), (HALF_SPAN, HALF_SPAN + FRAME_HOP))
+    idx = (np.arange(200) * FRAME_HOP)[:, None] + np.arange(2 * HALF_SPAN)[None, :]
+    curves, rms = yin_curves(x[idx])
+    whole = PitchTracker().track(curves, rms)[0]
+    t = PitchTracker()
+    parts = np.concatenate([t.track(curves[i : i + 7], rms[i : i + 7])[0] for i in range(0, 200, 7)])
+    np.testing.assert_array_equal(parts, whole)
+
+
+def test_pulse_synth_makes_the_requested_pitch():
+    k, bins = 100, FFT_SIZE // 2 + 1
+    sp = np.full((k, bins), 1e-4)
+    ap = np.full((k, bins), 0.01)
+    synth = PulseSynth(SAMPLE_RATE, FRAME_HOP, FFT_SIZE)
+    y = np.concatenate([synth.process(np.full(5, 180.0), sp[i : i + 5], ap[i : i + 5]) for i in range(0, k, 5)])
+    assert y.shape == (k * FRAME_HOP,)
+    track = yin_f0(y, FRAME_HOP)
+    assert np.median(track[10:-10]) == pytest.approx(180.0, rel=0.01)
+
+
+def test_pulse_synth_unvoiced_frames_are_noise_at_the_envelope_level():
+    bins = FFT_SIZE // 2 + 1
+    synth = PulseSynth(SAMPLE_RATE, FRAME_HOP, FFT_SIZE)
+    quiet = synth.process(np.zeros(50), np.full((50, bins), 1e-8), np.ones((50, bins)))
+    loud = PulseSynth(SAMPLE_RATE, FRAME_HOP, FFT_SIZE).process(
+        np.zeros(50), np.full((50, bins), 1e-4), np.ones((50, bins)))
+    ratio_db = 10 * np.log10(np.mean(loud**2) / np.mean(quiet**2))
+    assert ratio_db == pytest.approx(40.0, abs=1.0)
+    assert (yin_f0(loud, FRAME_HOP) > 0).mean() < 0.1
