@@ -86,7 +86,8 @@ def test_pulse_synth_makes_the_requested_pitch():
     sp = np.full((k, bins), 1e-4)
     ap = np.full((k, bins), 0.01)
     synth = PulseSynth(SAMPLE_RATE, FRAME_HOP, FFT_SIZE)
-    y = np.concatenate([synth.process(np.full(5, 180.0), sp[i : i + 5], ap[i : i + 5]) for i in range(0, k, 5)])
+    parts = [synth.process(np.full(5, 180.0), sp[i : i + 5], ap[i : i + 5]) for i in range(0, k, 5)]
+    y = np.concatenate(parts)
     assert y.shape == (k * FRAME_HOP,)
     track = yin_f0(y, FRAME_HOP)
     assert np.median(track[10:-10]) == pytest.approx(180.0, rel=0.01)

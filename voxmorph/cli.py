@@ -201,9 +201,10 @@ def live(
     )
     plan = LatencyPlan.for_budget(latency_ms, converter)
     engine = LiveEngine(converter, plan, VoiceGate() if gate else None)
-    typer.echo(f"latency budget {plan.latency_ms:.1f} ms: blocks of {1000 * plan.block / plan.sample_rate:.0f}"
-               f" ms, look-ahead {1000 * plan.converter_delay / plan.sample_rate:.1f} ms, jitter buffer "
-               f"{plan.jitter_blocks} block(s); algorithmic {plan.algorithmic_ms:.1f} ms", err=True)
+    ms = 1000.0 / plan.sample_rate
+    typer.echo(f"latency {plan.latency_ms:.1f} ms (budget {latency_ms:g}): "
+               f"blocks of {plan.block * ms:.0f} ms, look-ahead {plan.converter_delay * ms:.1f} ms, jitter buffer {plan.jitter_blocks} "
+               f"block(s); algorithmic {plan.algorithmic_ms:.1f} ms", err=True)
     if input is not None:
         _live_file(engine, input, output, speed)
     else:
@@ -241,6 +242,26 @@ def _live_devices(engine, input_device, output_device, monitor: bool, seconds: f
         except KeyboardInterrupt:
             pass
         typer.echo("", err=True)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(
+        help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    voice: Annotated[str, typer.Option(help="Voice selected when the page opens.")] = "vcc-tf1",
+    gate: Annotated[bool, typer.Option(help="Silence everything that is not speech.")] = True,
+):
+    """Serve the browser live page and its WebSocket API (open http://HOST:PORT/)."""
+    import uvicorn
+
+    from voxmorph.pipeline.store import VoiceStore
+    from voxmorph.serve.app import create_app
+
+    store = VoiceStore()
+    store.get(voice)  # an unknown default voice is an error now, not on the first connection
+    typer.echo(f"voxmorph live page on http://{host}:{port}/", err=True)
+    uvicorn.run(create_app(store, voice, gate), host=host, port=port, log_level="warning")
 
 
 @eval_app.command("vc")

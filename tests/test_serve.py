@@ -1,0 +1,102 @@
+"""The browser live path end to end: uvicorn, the page in headless Chromium with a fake microphone
+fed from a real recording, the WebSocket, and converted audio coming back."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import uvicorn
+from fastapi.testclient import TestClient
+
+from voxmorph.audio.constants import SAMPLE_RATE
+from voxmorph.audio.io import load_audio
+from voxmorph.realtime.world_stream import FRAME_HOP
+from voxmorph.realtime.yin import yin_f0
+from voxmorph.serve.app import HEADER, create_app
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_websocket_converts_and_echoes_timestamps(male_audio):
+    client = TestClient(create_app())
+    assert "vcc-tf1" in client.get("/api/voices").json()["voices"]
+    assert "voxmorph live" in client.get("/").text
+    with client.websocket_connect("/ws/live?voice=vcc-tf1") as ws:
+        out = []
+        for i in range(0, SAMPLE_RATE, 160):
+            ws.send_bytes(HEADER.pack(float(i)) + male_audio[i : i + 160].tobytes())
+            msg = ws.receive_bytes()
+            assert HEADER.unpack(msg[: HEADER.size])[0] == float(i)
+            out.append(np.frombuffer(msg, np.float32, offset=HEADER.size))
+        assert sum(o.size for o in out) == SAMPLE_RATE
+        ws.send_bytes(HEADER.pack(0.0) + np.zeros(100, np.float32).tobytes())
+        assert "multiples of 80" in ws.receive_json()["error"]
+
+
+def test_websocket_unknown_voice_is_reported():
+    client = TestClient(create_app())
+    with client.websocket_connect("/ws/live?voice=nobody") as ws:
+        assert "nobody" in ws.receive_json()["error"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    srv.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.mark.slow
+def test_browser_page_streams_the_microphone_and_plays_converted_audio(server, male_wav, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    mic = tmp_path / "mic.wav"
+    x = load_audio(male_wav)
+    sf.write(mic, x, SAMPLE_RATE, subtype="PCM_16")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={mic}", "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page()
+        page.goto(server)
+        page.wait_for_function("document.querySelectorAll('#voice option').length > 0")
+        page.select_option("#voice", "vcc-tf1")
+        page.click("#start")
+        page.wait_for_function("window.voxmorph.received >= 5 * 16000", timeout=60000)
+        state = page.evaluate("""() => ({error: window.voxmorph.error, sent: window.voxmorph.sent,
+            received: window.voxmorph.received, latency: window.voxmorph.latencyMs,
+            rtt: window.voxmorph.rttMs, recent: Array.from(window.voxmorph.recent)})""")
+        shown = page.inner_text("#latency")
+        browser.close()
+    assert state["error"] is None
+    assert state["received"] <= state["sent"]
+    assert 0 < state["rtt"] < 500 and state["latency"] > state["rtt"]
+    assert shown.endswith(" ms")
+    y = np.asarray(state["recent"], np.float32)
+    assert np.sqrt(np.mean(y**2)) > 0.01  # speech came back, not silence
+    f_in, f_out = yin_f0(x, FRAME_HOP), yin_f0(y, FRAME_HOP)
+    # VCTK male in, VCC female voice out: the pitch that comes back is far higher
+    assert np.median(f_out[f_out > 0]) > 1.5 * np.median(f_in[f_in > 0])

@@ -1,0 +1,1 @@
+"""HTTP/WebSocket server and the browser live page."""
