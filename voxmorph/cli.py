@@ -201,10 +201,7 @@ def live(
     )
     plan = LatencyPlan.for_budget(latency_ms, converter)
     engine = LiveEngine(converter, plan, VoiceGate() if gate else None)
-    ms = 1000.0 / plan.sample_rate
-    typer.echo(f"latency {plan.latency_ms:.1f} ms (budget {latency_ms:g}): "
-               f"blocks of {plan.block * ms:.0f} ms, look-ahead {plan.converter_delay * ms:.1f} ms, jitter buffer {plan.jitter_blocks} "
-               f"block(s); algorithmic {plan.algorithmic_ms:.1f} ms", err=True)
+    typer.echo(f"{plan.describe()} (budget {latency_ms:g} ms)", err=True)
     if input is not None:
         _live_file(engine, input, output, speed)
     else:

@@ -53,6 +53,12 @@ class LatencyPlan:
         """Block plus look-ahead: the delay even an infinitely fast worker would have."""
         return 1000.0 * (self.block + self.converter_delay) / self.sample_rate
 
+    def describe(self) -> str:
+        ms = 1000.0 / self.sample_rate
+        return (f"latency {self.latency_ms:.1f} ms: blocks of {self.block * ms:.0f} ms, look-ahead "
+                f"{self.converter_delay * ms:.1f} ms, jitter buffer {self.jitter_blocks} block(s); "
+                f"algorithmic {self.algorithmic_ms:.1f} ms")
+
     @classmethod
     def for_budget(cls, latency_ms: float, converter: StreamingConverter) -> LatencyPlan:
         """The plan with the most jitter headroom within ``latency_ms``; blocks of about 10 ms,
