@@ -168,8 +168,8 @@ def devices(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def live(
     voice: Annotated[str, typer.Option(help="Target voice (see 'voxmorph voice list').")],
     source_voice: Annotated[str | None, typer.Option(
-        help="Your own enrolled voice: mapping is right from the first syllable instead of "
-             "adapting during the first seconds.")] = None,
+        help="Your own enrolled voice: converts your first seconds, before statistics of the "
+             "live stream take over.")] = None,
     latency_ms: Annotated[float, typer.Option(
         help="End-to-end budget (before device buffers); block size, look-ahead and jitter "
              "buffer are derived from it.")] = 40.0,
