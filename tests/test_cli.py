@@ -39,7 +39,7 @@ def assert_user_error(proc: subprocess.CompletedProcess, needle: str) -> None:
 def test_help_on_every_command():
     for cmd in ([], ["voice"], ["voice", "add"], ["voice", "list"], ["voice", "show"],
                 ["voice", "remove"], ["convert"], ["eval"], ["eval", "vc"], ["bench"],
-                ["bench", "vc"]):
+                ["bench", "vc"], ["live"], ["devices"], ["serve"], ["bench", "live"]):
         proc = run(*cmd, "--help")
         assert "Usage" in proc.stdout and len(proc.stdout) > 100
 
@@ -179,3 +179,32 @@ def test_long_input_streams_in_bounded_memory(tmp_path, male_audio):
                                     tmp_path / f"o{minutes}.wav", "--f0", "dio")
         assert abs(sf.info(tmp_path / f"o{minutes}.wav").duration - minutes * 60) < 0.01
     assert rss[6] - rss[1] < 150_000, rss  # KB; allocator noise is tens of MB
+
+
+def test_live_from_a_file_runs_the_engine_and_keeps_length(tmp_path, male_wav):
+    out = tmp_path / "live.wav"
+    proc = run("live", "--voice", "vcc-tf1", "--input", male_wav, "--output", out)
+    y, sr = sf.read(out)
+    assert sr == SAMPLE_RATE and y.size == sf.info(male_wav).frames  # aligned, same length
+    assert np.sqrt(np.mean(y**2)) > 0.01
+    assert "0 degraded" in proc.stderr and "latency 32.5 ms" in proc.stderr
+
+
+def test_live_bad_inputs_are_one_line_errors(tmp_path, male_wav):
+    out = tmp_path / "x.wav"
+    assert_user_error(run("live", "--voice", "vcc-tf1", "--input", tmp_path / "none.wav", "--output", out,
+                          check=False), "no such file")
+    assert_user_error(run("live", "--voice", "vcc-tf1", "--latency-ms", "10", "--input", male_wav,
+                          "--output", out, check=False), "minimum")
+    assert_user_error(run("live", "--voice", "nobody", "--input", male_wav, "--output", out, check=False),
+                      "nobody")
+    assert_user_error(run("live", "--voice", "vcc-tf1", "--input", male_wav, check=False), "go together")
+    assert not out.exists()
+
+
+def test_live_without_devices_says_so(tmp_path):
+    from voxmorph.realtime.devices import list_devices
+
+    if any(d["inputs"] for d in list_devices()):
+        pytest.skip("this machine has an audio input device")
+    assert_user_error(run("live", "--voice", "vcc-tf1", check=False), "no audio input device")

@@ -201,12 +201,12 @@ def live(
     )
     plan = LatencyPlan.for_budget(latency_ms, converter)
     engine = LiveEngine(converter, plan, VoiceGate() if gate else None)
-    typer.echo(f"{plan.describe()} (budget {latency_ms:g} ms)", err=True)
     if input is not None:
         _live_file(engine, input, output, speed)
     else:
         _live_devices(engine, input_device, output_device, monitor, seconds)
     s = engine.stats.summary(plan.block / plan.sample_rate)
+    typer.echo(f"{plan.describe()} (budget {latency_ms:g} ms)", err=True)
     typer.echo(f"{s['blocks']} blocks, compute RTF mean {s['rtf_mean']:.3f} p99 {s['rtf_p99']:.3f}, "
                f"{s['degraded']} degraded, {s['resyncs']} resyncs", err=True)
 
@@ -227,7 +227,8 @@ def _live_devices(engine, input_device, output_device, monitor: bool, seconds: f
     from voxmorph.realtime.devices import open_duplex
 
     with open_duplex(engine, input_device, output_device, monitor) as info:
-        typer.echo(f"live: device buffers add {info['device_latency_ms']:.1f} ms; Ctrl-C stops", err=True)
+        typer.echo(f"live: {engine.plan.describe()}; device buffers add "
+                   f"{info['device_latency_ms']:.1f} ms; Ctrl-C stops", err=True)
         start = time.monotonic()
         try:
             while not seconds or time.monotonic() - start < seconds:
@@ -297,6 +298,24 @@ def bench_vc(
     from voxmorph.eval.bench_vc import run_bench_vc
 
     md = run_bench_vc(data, out, utterances=utterances, jobs=jobs)
+    typer.echo(md.rstrip())
+
+
+@bench_app.command("live")
+def bench_live(
+    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder.")] = Path("../shared/data/vcc2018_eval"),
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
+        "docs/bench/live"
+    ),
+    seconds: Annotated[float, typer.Option(help="Seconds of speech for the paced runs.")] = 60.0,
+    memory_minutes: Annotated[float, typer.Option(help="Length of the memory stream.")] = 30.0,
+):
+    """Latency, compute RTF, degradations (alone and under load), memory and streamed-vs-offline
+    quality of the live engine, all through the file clock."""
+    from voxmorph.eval.bench_live import QUALITY_PAIRS, run_bench_live
+
+    with _progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
+        md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1))
     typer.echo(md.rstrip())
 
 

@@ -39,6 +39,7 @@ PRIOR_FRAMES = 400
 enrolled statistics come from Harvest analysis and fit the streaming analysis less well than
 the stream's own (VCC2018 SM1 -> TF1: 9.9 dB MCD with the enrolled voice throughout, 8.3 with
 running statistics), but they make the first syllables right."""
+UNVOICED_AP = 1.0 - 1e-12
 STATS_MAX_DIP = 0.8
 """Frames whose YIN dip is below this feed the source's mel-cepstral statistics. The tracker's
 stricter voicing left out the weakly periodic frames that Harvest (which enrolled the target)
@@ -114,12 +115,14 @@ class WorldStream:
         self._stats_frames = (dip < STATS_MAX_DIP) & (rms >= self._tracker.min_rms)
         f0_env = np.where(f0 > 0, np.maximum(f0, ENVELOPE_MIN_F0), 0.0)
         pos = np.array([ENVELOPE_CONTEXT / SAMPLE_RATE])
-        sp, ap = [], []
-        for c, f in zip(centres, f0_env, strict=True):
+        sp = np.empty((len(frames), FFT_SIZE // 2 + 1))
+        ap = np.full_like(sp, UNVOICED_AP)  # what D4C returns for unvoiced frames, without the call
+        for i, (c, f) in enumerate(zip(centres, f0_env, strict=True)):
             seg = np.ascontiguousarray(self._window(c, ENVELOPE_CONTEXT, ENVELOPE_LOOKAHEAD))
-            sp.append(pyworld.cheaptrick(seg, f[None], pos, SAMPLE_RATE, f0_floor=F0_FLOOR)[0])
-            ap.append(pyworld.d4c(seg, f[None], pos, SAMPLE_RATE)[0])
-        return f0, np.array(sp), np.array(ap)
+            sp[i] = pyworld.cheaptrick(seg, f[None], pos, SAMPLE_RATE, f0_floor=F0_FLOOR)[0]
+            if f > 0:
+                ap[i] = pyworld.d4c(seg, f[None], pos, SAMPLE_RATE)[0]
+        return f0, sp, ap
 
     def _accumulate(self, f0: np.ndarray, mcep: np.ndarray, last_frame: int) -> None:
         """Add frames to the running source statistics; refresh them after every
