@@ -73,7 +73,8 @@ class PitchTracker:
 
     The voicing thresholds are loose on purpose: frames the tracker leaves unvoiced are
     synthesised as noise, and on VCC2018 pairs raising ``voice_on``/``voice_off`` from 0.35/0.5
-    to 0.65/0.8 lowered streamed MCD by 0.1 to 0.6 dB (most for male targets).
+    to 0.55/0.7 lowered streamed MCD by 0.1 to 0.5 dB (most for male targets; looser still
+    helped male targets and hurt female ones).
 
     ``threshold``: YIN dip threshold; ``voice_on`` / ``voice_off``: curve value below which a frame
     starts / keeps being voiced; ``octave_slack``: how much worse the curve may be at the
@@ -82,8 +83,8 @@ class PitchTracker:
     """
 
     threshold: float = 0.3
-    voice_on: float = 0.65
-    voice_off: float = 0.8
+    voice_on: float = 0.55
+    voice_off: float = 0.7
     octave_slack: float = 0.0
     min_rms: float = 1e-3
     memory: int = 20
