@@ -187,7 +187,7 @@ def test_live_from_a_file_runs_the_engine_and_keeps_length(tmp_path, male_wav):
     y, sr = sf.read(out)
     assert sr == SAMPLE_RATE and y.size == sf.info(male_wav).frames  # aligned, same length
     assert np.sqrt(np.mean(y**2)) > 0.01
-    assert "0 degraded" in proc.stderr and "latency 32.5 ms" in proc.stderr
+    assert "0 degraded" in proc.stderr and "latency 37.5 ms" in proc.stderr
 
 
 def test_live_bad_inputs_are_one_line_errors(tmp_path, male_wav):

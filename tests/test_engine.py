@@ -50,7 +50,9 @@ def test_plan_fits_the_budget():
         plan = LatencyPlan.for_budget(ms, conv)
         assert plan.latency_ms <= ms and plan.jitter_blocks >= 1
         assert plan.block % conv.hop == 0
-    assert LatencyPlan.for_budget(40, conv).block == 160
+    plan = LatencyPlan.for_budget(40, conv)
+    assert (plan.block, plan.jitter_blocks) == (80, 4)  # most headroom: 20 ms
+    assert LatencyPlan.for_budget(100, conv).block == 160
     with pytest.raises(UserError, match="below this converter's minimum"):
         LatencyPlan.for_budget(15, conv)
 

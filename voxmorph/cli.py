@@ -303,7 +303,9 @@ def bench_vc(
 
 @bench_app.command("live")
 def bench_live(
-    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder.")] = Path("../shared/data/vcc2018_eval"),
+    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder.")] = Path(
+        "../shared/data/vcc2018_eval"
+    ),
     out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
         "docs/bench/live"
     ),

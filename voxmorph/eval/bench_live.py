@@ -217,7 +217,8 @@ def render_markdown(r: dict, seconds: float) -> str:
         f"| measured end to end, identity converter | {lat['identity']['end_to_end_ms']:.1f} |",
         f"| measured end to end, WORLD stream | {lat['world']['end_to_end_ms']:.1f} |",
         "",
-        "| paced in real time | compute RTF mean | RTF p99 | RTF max | degraded blocks | per minute | resyncs |",
+        "| paced in real time | compute RTF mean | RTF p99 | RTF max | degraded blocks | per minute "
+        "| resyncs |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, s in rt.items():

@@ -23,6 +23,7 @@ from voxmorph.realtime.gate import VoiceGate
 from voxmorph.realtime.streaming import StreamingConverter
 
 PREFERRED_BLOCK_MS = 10.0
+HEADROOM_MS = 20.0
 FADE_MS = 2.5
 
 
@@ -61,17 +62,28 @@ class LatencyPlan:
 
     @classmethod
     def for_budget(cls, latency_ms: float, converter: StreamingConverter) -> LatencyPlan:
-        """The plan with the most jitter headroom within ``latency_ms``; blocks of about 10 ms,
-        smaller only when the budget needs it."""
+        """The largest block (at most about 10 ms) that leaves ``HEADROOM_MS`` of jitter buffer
+        within ``latency_ms``; if none does, the plan with the most headroom. At 40 ms this is
+        5 ms blocks with 4 jitter blocks rather than 10 ms with 1: on this project's 2-core
+        machine, worker spikes above 10 ms under a competing load made the latter degrade."""
         sr, hop, delay = converter.sample_rate, converter.hop, converter.delay
         budget = int(latency_ms * sr / 1000)
-        preferred = max(hop, hop * round(PREFERRED_BLOCK_MS * sr / 1000 / hop))
-        for block in range(preferred, 0, -hop):
+        largest = max(hop, hop * round(PREFERRED_BLOCK_MS * sr / 1000 / hop))
+        best = None
+        for block in range(largest, 0, -hop):
             jitter = (budget - delay) // block - 1
-            if jitter >= 1:
-                return cls(sr, block, delay, jitter)
-        least = 1000.0 * (2 * hop + delay) / sr
-        raise UserError(f"--latency-ms {latency_ms:g} is below this converter's minimum of {least:.1f} ms")
+            if jitter < 1:
+                continue
+            plan = cls(sr, block, delay, jitter)
+            if 1000.0 * jitter * block / sr >= HEADROOM_MS:
+                return plan
+            if best is None or jitter * block > best.jitter_blocks * best.block:
+                best = plan
+        if best is None:
+            least = 1000.0 * (2 * hop + delay) / sr
+            raise UserError(f"--latency-ms {latency_ms:g} is below this converter's minimum "
+                            f"of {least:.1f} ms")
+        return best
 
 
 HIST_STEP_S = 1e-4
