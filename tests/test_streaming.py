@@ -102,3 +102,38 @@ def test_pulse_synth_unvoiced_frames_are_noise_at_the_envelope_level():
     ratio_db = 10 * np.log10(np.mean(loud**2) / np.mean(quiet**2))
     assert ratio_db == pytest.approx(40.0, abs=1.0)
     assert (yin_f0(loud, FRAME_HOP) > 0).mean() < 0.1
+
+
+def _noisy_tone(seconds: float = 2.0):
+    rng = np.random.default_rng(3)
+    tone = harmonic_tone(200.0, seconds)
+    tone[: SAMPLE_RATE // 2] = 0.0  # half a second of noise alone first
+    noise = (rng.standard_normal(tone.size) * 0.02).astype(np.float32)
+    return tone, noise
+
+
+def test_denoiser_removes_steady_noise_and_keeps_the_tone():
+    from voxmorph.realtime.denoise import StreamingDenoiser
+
+    tone, noise = _noisy_tone()
+    d = StreamingDenoiser()
+    y = run_stream(d, tone + noise, 160)
+    noise_only = slice(SAMPLE_RATE // 4, SAMPLE_RATE // 2)
+    db = lambda s: 10 * np.log10(np.mean(s.astype(np.float64) ** 2))  # noqa: E731
+    assert db(y[noise_only]) < db(noise[noise_only]) - 10
+    voiced = slice(SAMPLE_RATE, 2 * SAMPLE_RATE - 200)
+    assert abs(db(y[voiced]) - db(tone[voiced])) < 1.5
+    np.testing.assert_allclose(run_stream(d, tone + noise, 80 * 7), y, atol=1e-6)
+
+
+def test_chain_adds_delays_and_equals_running_both():
+    from voxmorph.realtime.denoise import StreamingDenoiser
+    from voxmorph.realtime.streaming import Chain
+
+    tone, noise = _noisy_tone(1.0)
+    conv = StreamingWorldConverter(VoiceStore().get("vcc-tf1"))
+    chain = Chain(StreamingDenoiser(), conv)
+    assert chain.delay == conv.delay + 80 and chain.hop == 80
+    x = tone + noise
+    two_steps = run_stream(conv, run_stream(StreamingDenoiser(), x, 160), 160)
+    np.testing.assert_allclose(run_stream(chain, x, 160), two_steps, atol=1e-5)

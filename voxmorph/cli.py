@@ -178,6 +178,8 @@ def live(
     monitor: Annotated[bool, typer.Option(
         "--monitor", help="Also play the converted voice on the default output device.")] = False,
     gate: Annotated[bool, typer.Option(help="Silence everything that is not speech.")] = True,
+    denoise: Annotated[bool, typer.Option(
+        "--denoise", help="Suppress steady background noise before converting (+5 ms).")] = False,
     input: Annotated[Path | None, typer.Option(
         "--input", help="Read this file instead of a device (simulated device clock).")] = None,
     output: Annotated[Path | None, typer.Option(
@@ -189,8 +191,10 @@ def live(
     """Convert your voice live, from a microphone or, with --input/--output, from a file on the
     same block-by-block code path."""
     from voxmorph.pipeline.store import VoiceStore
+    from voxmorph.realtime.denoise import StreamingDenoiser
     from voxmorph.realtime.engine import LatencyPlan, LiveEngine
     from voxmorph.realtime.gate import VoiceGate
+    from voxmorph.realtime.streaming import Chain
     from voxmorph.realtime.world_stream import StreamingWorldConverter
 
     if (input is None) != (output is None):
@@ -199,6 +203,8 @@ def live(
     converter = StreamingWorldConverter(
         store.get(voice), store.get(source_voice) if source_voice else None
     )
+    if denoise:
+        converter = Chain(StreamingDenoiser(converter.hop), converter)
     plan = LatencyPlan.for_budget(latency_ms, converter)
     engine = LiveEngine(converter, plan, VoiceGate() if gate else None)
     if input is not None:
@@ -208,7 +214,8 @@ def live(
     s = engine.stats.summary(plan.block / plan.sample_rate)
     typer.echo(f"{plan.describe()} (budget {latency_ms:g} ms)", err=True)
     typer.echo(f"{s['blocks']} blocks, compute RTF mean {s['rtf_mean']:.3f} p99 {s['rtf_p99']:.3f}, "
-               f"{s['degraded']} degraded, {s['resyncs']} resyncs", err=True)
+               f"{s['degraded']} degraded, {s['resyncs']} resyncs; worker at "
+               f"{'real-time' if s['realtime_priority'] else 'normal'} priority", err=True)
 
 
 def _live_file(engine, src: Path, dst: Path, speed: float) -> None:

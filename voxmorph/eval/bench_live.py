@@ -85,8 +85,8 @@ class CompetingLoad:
         self.proc.wait()
 
 
-def paced_run(conv, plan: LatencyPlan, x: np.ndarray, load: bool) -> dict:
-    engine = LiveEngine(conv, plan, VoiceGate())
+def paced_run(conv, plan: LatencyPlan, x: np.ndarray, load: bool, realtime_priority: bool = True) -> dict:
+    engine = LiveEngine(conv, plan, VoiceGate(), realtime_priority=realtime_priority)
     if load:
         with CompetingLoad():
             drive(engine, x, 1.0)
@@ -190,8 +190,11 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
         "latency": {"identity": measure_latency(identity, identity_plan, speech[: 20 * SAMPLE_RATE]),
                     "world": measure_latency(conv, plan, speech[: 20 * SAMPLE_RATE])},
         "realtime": {"alone": paced_run(conv, plan, speech, load=False),
-                     "competing load": paced_run(conv, plan, speech, load=True)},
+                     "competing load": paced_run(conv, plan, speech, load=True),
+                     "competing load, normal priority": paced_run(conv, plan, speech, load=True,
+                                                                  realtime_priority=False)},
     }
+    result["identity_plan_ms"] = identity_plan.latency_ms
     result["memory"] = memory_run(conv, plan, speech, memory_minutes, progress)
     result["quality"] = _quality_summary(quality_rows := quality_run(data, progress))
     result["quality_rows"] = quality_rows
@@ -214,15 +217,17 @@ def render_markdown(r: dict, seconds: float) -> str:
         "|---|---:|",
         f"| algorithmic (block + look-ahead) | {p['algorithmic_ms']:.1f} |",
         f"| planned end to end (+ jitter buffer) | {p['latency_ms']:.1f} |",
+        f"| planned, identity converter (no look-ahead) | {r['identity_plan_ms']:.1f} |",
         f"| measured end to end, identity converter | {lat['identity']['end_to_end_ms']:.1f} |",
         f"| measured end to end, WORLD stream | {lat['world']['end_to_end_ms']:.1f} |",
         "",
-        "| paced in real time | compute RTF mean | RTF p99 | RTF max | degraded blocks | per minute "
-        "| resyncs |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| paced in real time | worker priority | compute RTF mean | RTF p99 | RTF max | degraded blocks "
+        "| per minute | resyncs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, s in rt.items():
-        lines.append(f"| {name} | {s['rtf_mean']:.3f} | {s['rtf_p99']:.3f} | {s['rtf_max']:.3f} | "
+        prio = "real-time" if s["realtime_priority"] else "normal"
+        lines.append(f"| {name} | {prio} | {s['rtf_mean']:.3f} | {s['rtf_p99']:.3f} | {s['rtf_max']:.3f} | "
                      f"{s['degraded']} | {s['degraded_per_min']:.2f} | {s['resyncs']} |")
     rss = mem["rss_mb"]
     lines += [

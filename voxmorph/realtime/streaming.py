@@ -43,6 +43,29 @@ class PassThrough:
         return np.asarray(block, np.float32).copy()
 
 
+class Chain:
+    """Two streaming converters in series: delays add; the hop is the larger (a multiple of both)."""
+
+    def __init__(self, first: StreamingConverter, second: StreamingConverter):
+        if first.sample_rate != second.sample_rate or max(first.hop, second.hop) % min(first.hop, second.hop):
+            raise ValueError("chained converters need one sample rate and nested hops")
+        self.first, self.second = first, second
+        self.sample_rate = first.sample_rate
+        self.hop = max(first.hop, second.hop)
+        self.delay = first.delay + second.delay
+
+    def stream(self) -> _ChainStream:
+        return _ChainStream(self.first.stream(), self.second.stream())
+
+
+class _ChainStream:
+    def __init__(self, a: Stream, b: Stream):
+        self.a, self.b = a, b
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        return self.b.process(self.a.process(block))
+
+
 def run_stream(converter: StreamingConverter, x: np.ndarray, block: int) -> np.ndarray:
     """Push ``(n,)`` audio through a fresh stream in blocks of ``block`` samples and return the
     ``(n,)`` output realigned with the input (the delay removed, the tail flushed with zeros)."""
