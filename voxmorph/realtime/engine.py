@@ -189,7 +189,7 @@ class LiveEngine:
             if wet is None:
                 self.stats.degraded += 1
             if (wet is not None) != self._was_wet:
-                out = self._crossfade(out, wet is not None)
+                out = self._crossfade(out)
             self._was_wet = wet is not None
         self.stats.blocks += 1
         self.stats.input_peak = max(self.stats.input_peak, float(np.abs(block).max(initial=0)))
@@ -203,7 +203,7 @@ class LiveEngine:
         end = self._dry.size - j * b - self._dry_delay
         return self._dry[end - b : end].copy()
 
-    def _crossfade(self, out: np.ndarray, to_wet: bool) -> np.ndarray:
+    def _crossfade(self, out: np.ndarray) -> np.ndarray:
         """Switching path: ramp from the last sample played into the new path (no step)."""
         n = min(self._fade.size, out.size)
         out = out.copy()
