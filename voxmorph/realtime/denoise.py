@@ -3,7 +3,7 @@
 Frames of ``2 * hop`` samples with a square-root Hann window at 50 % overlap (analysis and
 synthesis windows multiply to a Hann window, which overlap-adds to one), so the suppressor adds
 ``hop`` samples (5 ms) of delay. Per bin, a noise floor follows the power downwards quickly and
-upwards slowly (``rise_db_per_s``); the gain is a Wiener-like ``1 - over * noise / power``
+upwards slowly (``rise_db_per_s``) on a time-smoothed power; the gain is a Wiener-like ``1 - over * noise / power``
 limited to ``floor_db`` and smoothed over time. Everything is a per-frame recursion, so the
 output does not depend on block sizes.
 """
@@ -19,7 +19,7 @@ from voxmorph.audio.constants import SAMPLE_RATE
 
 @dataclass(frozen=True)
 class DenoiseOptions:
-    over: float = 2.0
+    over: float = 4.0
     floor_db: float = -18.0
     rise_db_per_s: float = 3.0
     smoothing: float = 0.6
@@ -45,6 +45,7 @@ class _DenoiseStream:
         self._prev = np.zeros(self.hop)  # the last half frame of input
         self._tail = np.zeros(self.hop)  # second half of the last synthesised frame
         self._noise: np.ndarray | None = None
+        self._smooth: np.ndarray | None = None
         self._gain = np.ones(n // 2 + 1)
         self._rise = 10 ** (o.rise_db_per_s * self.hop / SAMPLE_RATE / 10)
         self._floor = 10 ** (o.floor_db / 20)
@@ -54,10 +55,11 @@ class _DenoiseStream:
         spec = np.fft.rfft(frame * self._window)
         power = np.abs(spec) ** 2 + 1e-12
         if self._noise is None:
-            self._noise = power.copy()
-        self._noise = np.where(power < self._noise, 0.5 * self._noise + 0.5 * power,
-                               self._noise * self._rise)
-        gain = np.maximum(1.0 - self._o.over * self._noise / power, self._floor)
+            self._noise, self._smooth = power.copy(), power.copy()
+        # a smoothed power varies less, so a floor that follows its dips sits near the noise's mean
+        self._smooth = 0.7 * self._smooth + 0.3 * power
+        self._noise = np.where(self._smooth < self._noise, self._smooth, self._noise * self._rise)
+        gain = np.maximum(1.0 - self._o.over * self._noise / self._smooth, self._floor)
         self._gain = self._o.smoothing * self._gain + (1 - self._o.smoothing) * gain
         return np.fft.irfft(spec * self._gain, frame.size) * self._window
 
