@@ -5,8 +5,8 @@ synthesis windows multiply to a Hann window, which overlap-adds to one), so the 
 ``hop`` samples (5 ms) of delay. Per bin, a noise floor follows a time-smoothed power downwards
 at once and upwards slowly (``rise_db_per_s``); the gain is a Wiener-like
 ``1 - over * noise / power`` limited to ``floor_db`` and smoothed over time. On white noise
-under a tone, ``over = 4`` removes 9.8 dB of the noise and 0.16 dB of the tone. Everything is a per-frame recursion, so the
-output does not depend on block sizes.
+under a tone, ``over = 4`` removes 9.8 dB of the noise and 0.16 dB of the tone. Everything is
+a per-frame recursion, so the output does not depend on block sizes.
 """
 
 from __future__ import annotations
