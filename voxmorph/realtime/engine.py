@@ -20,7 +20,7 @@ import numpy as np
 
 from voxmorph.errors import UserError
 from voxmorph.realtime.buffers import BlockRing
-from voxmorph.realtime.gate import VoiceGate
+from voxmorph.realtime.gate import GatedStream, VoiceGate
 from voxmorph.realtime.streaming import StreamingConverter
 
 PREFERRED_BLOCK_MS = 10.0
@@ -179,7 +179,7 @@ class LiveEngine:
         block = np.asarray(block, np.float32).reshape(-1)
         self._input.put(k, block)
         self._written += 1
-        self._dry = np.roll(self._dry, -b)
+        self._dry[:-b] = self._dry[b:]  # shift in place: no allocation in the callback
         self._dry[-b:] = block
         wet = self._output.get(k - self.plan.jitter_blocks)
         out = wet if wet is not None else self._dry_aligned()
@@ -236,7 +236,7 @@ class LiveEngine:
     def _run(self) -> None:
         if self.realtime_priority:
             self.stats.realtime_priority = _request_realtime_priority()
-        stream = self.converter.stream()
+        stream = GatedStream(self.converter.stream(), self.gate)
         warm_up = 0  # blocks of a restarted stream that still hold its start-up silence
         k = 0
         while not self._stop.is_set():
@@ -245,16 +245,14 @@ class LiveEngine:
             block = self._input.get(k)
             if block is None:  # overwritten: the worker fell a whole ring behind
                 k = self._written - 1
-                stream = self.converter.stream()
                 if self.gate is not None:
                     self.gate.reset()
+                stream = GatedStream(self.converter.stream(), self.gate)
                 warm_up = -(-self.plan.converter_delay // self.plan.block)
                 self.stats.resyncs += 1
                 continue
             start = time.perf_counter()
             y = stream.process(block)
-            if self.gate is not None:
-                y = y * self.gate.gains(block)
             self.stats.record_compute(time.perf_counter() - start)
             if warm_up:
                 warm_up -= 1

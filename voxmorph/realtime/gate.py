@@ -84,3 +84,17 @@ class VoiceGate:
         self._model.reset_states()
         self._pending = np.zeros(0, np.float32)
         self._hang_left, self._gain = 0, 0.0
+
+
+class GatedStream:
+    """A converter stream followed by the gate: each converted block times the gains the gate
+    computes from the matching input block (the engine's worker and the server use this)."""
+
+    def __init__(self, stream, gate: VoiceGate | None):
+        self.stream, self.gate = stream, gate
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        y = self.stream.process(block)
+        if self.gate is not None:
+            y = y * self.gate.gains(block)
+        return y.astype(np.float32)

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from voxmorph.errors import UserError
 from voxmorph.pipeline.store import VoiceStore
-from voxmorph.realtime.gate import VoiceGate
+from voxmorph.realtime.gate import GatedStream, VoiceGate
 from voxmorph.realtime.world_stream import StreamingWorldConverter
 
 STATIC = Path(__file__).parent / "static"
@@ -35,16 +35,12 @@ class LiveSession:
 
     def __init__(self, converter: StreamingWorldConverter, gate: bool):
         self.hop = converter.hop
-        self.stream = converter.stream()
-        self.gate = VoiceGate() if gate else None
+        self.stream = GatedStream(converter.stream(), VoiceGate() if gate else None)
         self.lock = threading.Lock()
 
     def process(self, block: np.ndarray) -> np.ndarray:
         with self.lock:
-            y = self.stream.process(block)
-            if self.gate is not None:
-                y = y * self.gate.gains(block)
-            return y.astype(np.float32)
+            return self.stream.process(block)
 
 
 def create_app(store: VoiceStore | None = None, default_voice: str = "vcc-tf1",
