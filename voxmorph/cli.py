@@ -27,9 +27,11 @@ app = _typer("voxmorph: voice conversion on a CPU, offline. Enrol voices, conver
 voice_app = _typer("Enrol, list, show and remove voices.")
 eval_app = _typer("Judge converted audio with objective metrics.")
 bench_app = _typer("Benchmarks on real recordings.")
+train_app = _typer("Train voxmorph's models on speech corpora (CPU by default; GPUs through accelerate).")
 app.add_typer(voice_app, name="voice")
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
+app.add_typer(train_app, name="train")
 
 F0Option = Annotated[
     str, typer.Option("--f0", help="F0 tracker: harvest (accurate), dio (fast) or praat.")
@@ -147,6 +149,29 @@ def convert(
         took = time.perf_counter() - start
         typer.echo(f"{src} -> {dst} ({duration:.1f} s audio in {took:.1f} s, "
                    f"{duration / max(took, 1e-9):.1f}x real time)")
+
+
+@app.command()
+def vocode(
+    input: Annotated[Path, typer.Argument(help="Audio file, any format/rate.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output audio file (16 kHz).")],
+    vocoder: Annotated[str, typer.Option(help="neural (trained) or world (the WORLD baseline).")] = "neural",
+    model: Annotated[Path | None, typer.Option(help="A trained vocoder folder (default: shipped).")] = None,
+    runtime: Annotated[str, typer.Option(help="Neural runtime: torch or onnx (onnxruntime).")] = "torch",
+    f0: F0Option = "harvest",
+):
+    """Copy synthesis: analyse a recording and rebuild it with a vocoder, to hear what the vocoder
+    alone does to a voice."""
+    from voxmorph.audio.io import load_audio, probe, save_audio
+    from voxmorph.pipeline.vocoder import get_vocoder
+
+    duration = probe(input).duration
+    voc = get_vocoder(vocoder, model, f0, runtime)
+    start = time.perf_counter()
+    y = voc.resynthesise(load_audio(input))
+    took = time.perf_counter() - start
+    save_audio(output, y)
+    typer.echo(f"{input} -> {output} ({voc.name} vocoder, {duration:.1f} s audio in {took:.1f} s)")
 
 
 @app.command("devices")
@@ -326,6 +351,35 @@ def bench_live(
     with _progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
         md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1))
     typer.echo(md.rstrip())
+
+
+@train_app.command("vocoder")
+def train_vocoder(
+    data: Annotated[list[Path], typer.Option(
+        "--data", help="A corpus folder (repeat for several): VCTK, LibriSpeech/LibriTTS, LJSpeech, VCC, "
+        "EmoDB, ESD, CREMA-D, or any folder of speaker folders.")] = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, samples, model/.")] = (
+        Path("runs/vocoder")
+    ),
+    config: Annotated[str, typer.Option(help="debug (for tests), small (shipped) or base.")] = "small",
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    steps: Annotated[int | None, typer.Option(help="Total steps to reach (default: the config's).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Segments per step (per process).")] = 8,
+    layout: Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")] = None,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
+    sample_every: Annotated[int, typer.Option(help="Steps between audio samples and plots.")] = 2000,
+):
+    """Train the neural vocoder (mel + F0 -> waveform) by copy synthesis of the given corpora.
+
+    Features are computed once into a cache; progress, losses and ETA show on a bar; TensorBoard
+    logs go to OUT/logs. Kill it at any time and continue with --resume. The trained model lands
+    in OUT/model (use it with 'voxmorph vocode --model OUT/model').
+    """
+    from voxmorph.train.runs import run_vocoder_training
+
+    result = run_vocoder_training(data, out, config, resume, steps, batch_size, layout,
+                                  checkpoint_every, sample_every)
+    typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {out / 'model'}")
 
 
 def main() -> None:

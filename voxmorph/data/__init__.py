@@ -1,0 +1,1 @@
+"""Training data: corpus readers, manifests, the feature cache and training datasets."""

@@ -1,0 +1,100 @@
+"""Feature cache: decode, resample and track F0 once per file, then train from memory-mapped arrays.
+
+Each utterance becomes one ``.npz`` named after a hash of its path, size, modification time and
+:data:`CACHE_VERSION`, holding ``audio`` (int16 at :data:`SAMPLE_RATE`) and ``f0`` (Hz at
+:data:`FRAME_RATE`, 0 = unvoiced, Harvest). Mel spectrograms are not cached: they are cheap to
+compute from audio on the fly and then always match the code that computes them at inference.
+The folder is ``$VOXMORPH_HOME/cache`` or platformdirs' user cache dir.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+from tqdm import tqdm
+
+from voxmorph.audio.constants import FRAME_RATE, HOP, SAMPLE_RATE
+from voxmorph.audio.f0 import get_tracker
+from voxmorph.audio.io import atomic_path, load_audio
+from voxmorph.data.corpora import Utterance
+
+CACHE_VERSION = 1
+F0_TRACKER = "harvest"
+"""F0 tracker of the cached features (the vocoder is trained on it, so it is fixed here)."""
+
+
+def default_cache_dir() -> Path:
+    home = os.environ.get("VOXMORPH_HOME")
+    base = Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("voxmorph", appauthor=False))
+    return base / "features"
+
+
+@dataclass(frozen=True)
+class Features:
+    """Cached features of one utterance: ``audio (n,)`` int16 and ``f0 (n // HOP + 1,)``."""
+
+    audio: np.ndarray
+    f0: np.ndarray
+
+    @property
+    def frames(self) -> int:
+        return len(self.f0)
+
+
+def compute_features(path: Path) -> Features:
+    x = load_audio(path, SAMPLE_RATE)
+    f0 = get_tracker(F0_TRACKER)(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[: len(x) // HOP + 1]
+    pcm = np.round(np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return Features(pcm, f0.astype(np.float32))
+
+
+class FeatureCache:
+    """``cache[utterance] -> Features``, computing and storing each file once."""
+
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = Path(folder) if folder else default_cache_dir()
+
+    def path_for(self, utt: Utterance) -> Path:
+        p = Path(utt.path).resolve()
+        st = p.stat()
+        key = f"{p}|{st.st_size}|{st.st_mtime_ns}|{CACHE_VERSION}|{F0_TRACKER}"
+        return self.folder / f"{hashlib.sha1(key.encode()).hexdigest()}.npz"
+
+    def __getitem__(self, utt: Utterance) -> Features:
+        path = self.path_for(utt)
+        if not path.exists():
+            self._store(path, compute_features(Path(utt.path)))
+        with np.load(path) as z:
+            return Features(z["audio"], z["f0"])
+
+    def _store(self, path: Path, feats: Features) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, audio=feats.audio, f0=feats.f0)
+
+    def prepare(self, utts: Sequence[Utterance], workers: int | None = None, progress: bool = True) -> None:
+        """Compute every missing entry, in ``workers`` processes, with a progress bar."""
+        missing = [u for u in utts if not self.path_for(u).exists()]
+        if not missing:
+            return
+        workers = workers or min(len(missing), os.cpu_count() or 1)
+        bar = tqdm(total=len(missing), desc="features", unit="file", disable=not progress)
+        if workers <= 1:
+            for u in missing:
+                self._store(self.path_for(u), compute_features(Path(u.path)))
+                bar.update()
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                computed = pool.map(compute_features, [Path(u.path) for u in missing])
+                for u, feats in zip(missing, computed, strict=True):
+                    self._store(self.path_for(u), feats)
+                    bar.update()
+        bar.close()

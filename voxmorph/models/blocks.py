@@ -1,0 +1,66 @@
+"""Causal building blocks with an explicit streaming state.
+
+Every block runs in two ways that give the same numbers:
+
+- offline: ``block(x)`` on a whole ``(B, C, T)`` sequence, left-padded with zeros;
+- streaming: ``block.stream(x, state) -> (y, state)`` on consecutive chunks of any length, where
+  ``state`` carries the left context (``None`` at the start of a stream).
+
+Frame ``t`` of the output depends only on input frames ``<= t``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class CausalConv1d(nn.Conv1d):
+    """``Conv1d`` that looks only at the past: ``(B, C_in, T) -> (B, C_out, T)``."""
+
+    @property
+    def context(self) -> int:
+        return (self.kernel_size[0] - 1) * self.dilation[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(nn.functional.pad(x, (self.context, 0)))
+
+    def stream(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        if state is None:
+            state = x.new_zeros(x.shape[0], x.shape[1], self.context)
+        full = torch.cat([state, x], dim=-1)
+        return super().forward(full), full[..., full.shape[-1] - self.context:]
+
+
+class ChannelNorm(nn.LayerNorm):
+    """LayerNorm over the channel axis of ``(B, C, T)``: per frame, so it is causal."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class CausalConvNeXtBlock(nn.Module):
+    """ConvNeXt block (as in Vocos) with a causal depthwise convolution: ``(B, C, T) -> (B, C, T)``.
+
+    Depthwise conv (kernel 7) -> LayerNorm -> pointwise ``C -> expansion*C`` -> GELU -> ``-> C``,
+    scaled by a learned per-channel factor and added to the input.
+    """
+
+    def __init__(self, channels: int, expansion: int = 3, kernel: int = 7, layer_scale: float = 0.1):
+        super().__init__()
+        self.dwconv = CausalConv1d(channels, channels, kernel, groups=channels)
+        self.norm = ChannelNorm(channels, eps=1e-6)
+        self.pw1 = nn.Conv1d(channels, expansion * channels, 1)
+        self.pw2 = nn.Conv1d(expansion * channels, channels, 1)
+        self.scale = nn.Parameter(torch.full((channels, 1), layer_scale))
+
+    def _mix(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        h = self.pw2(nn.functional.gelu(self.pw1(self.norm(h))))
+        return x + self.scale * h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._mix(x, self.dwconv(x))
+
+    def stream(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        h, state = self.dwconv.stream(x, state)
+        return self._mix(x, h), state

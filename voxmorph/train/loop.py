@@ -1,0 +1,169 @@
+"""The one training loop, over Accelerate: the same code on this CPU and on N GPUs or nodes.
+
+One process on a CPU: ``voxmorph train vocoder ...``. Several GPUs or machines: the same command
+under Accelerate, e.g. ``accelerate launch --multi_gpu --num_processes 4 -m voxmorph.cli train
+vocoder ...`` (Accelerate shards the batches, wraps the modules for data parallelism and keeps
+side effects such as logs and checkpoints on the main process).
+
+Each step runs the recipe's phases in order; a phase's weighted loss is back-propagated into that
+phase's optimiser only, its gradients are clipped and their norm logged. Resuming restores
+weights, optimisers, schedulers and every RNG state, and the data of step ``s`` is a fixed
+function of ``s``, so a resumed run continues exactly where the killed one stopped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader, Subset
+from tqdm import tqdm
+
+from voxmorph.errors import UserError
+from voxmorph.train.checkpoint import latest_checkpoint, read_meta, save_checkpoint
+from voxmorph.train.logs import RunLogger
+from voxmorph.train.recipe import Recipe
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    steps: int = 20_000
+    batch_size: int = 8
+    log_every: int = 50
+    checkpoint_every: int = 500
+    sample_every: int = 2000
+    seed: int = 0
+
+
+@dataclass
+class TrainResult:
+    step: int
+    last: dict[str, float]
+    cpu_seconds: float
+    wall_seconds: float
+    checkpoint: Path | None
+    """The last checkpoint; the inference model is exported to ``RUN/model``."""
+
+
+def _optimisers(recipe: Recipe, models: dict[str, torch.nn.Module]):
+    opts, scheds = {}, {}
+    for ph in recipe.phases:
+        params = [p for name in ph.modules for p in models[name].parameters()]
+        opts[ph.name] = torch.optim.AdamW(params, ph.lr, betas=ph.betas, weight_decay=ph.weight_decay)
+        scheds[ph.name] = torch.optim.lr_scheduler.ExponentialLR(opts[ph.name], gamma=ph.lr_decay)
+    return opts, scheds
+
+
+def train(
+    recipe: Recipe, run_dir: str | Path, config: LoopConfig = LoopConfig(), resume: bool = False,
+    progress: bool = True, extra_meta: dict | None = None,
+) -> TrainResult:
+    """Train ``recipe`` for ``config.steps`` steps in total, checkpointing into ``run_dir``."""
+    run_dir = Path(run_dir)
+    found = latest_checkpoint(run_dir) if resume else None
+    if resume and found is None:
+        raise UserError(f"{run_dir}: no checkpoint to resume from")
+    if not resume and latest_checkpoint(run_dir) is not None:
+        raise UserError(f"{run_dir}: already holds a run; pass --resume to continue it or pick a new folder")
+    if found is not None and read_meta(found)["kind"] != recipe.kind:
+        raise UserError(f"{found}: a {read_meta(found)['kind']} checkpoint, not {recipe.kind}")
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    set_seed(config.seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    models = recipe.build()
+    opts, scheds = _optimisers(recipe, models)
+    names = list(models)
+    prepared = accelerator.prepare(*models.values(), *opts.values(), *scheds.values())
+    models = dict(zip(names, prepared[: len(names)], strict=True))
+    opts = dict(zip(opts, prepared[len(names) : len(names) + len(opts)], strict=True))
+    scheds = dict(zip(scheds, prepared[len(names) + len(opts) :], strict=True))
+
+    step, cpu0, wall0 = 0, 0.0, 0.0
+    if found is not None:
+        accelerator.load_state(str(found))
+        meta = read_meta(found)
+        step, cpu0, wall0 = meta["step"], meta.get("cpu_seconds", 0.0), meta.get("wall_seconds", 0.0)
+    total = config.steps * config.batch_size * accelerator.num_processes
+    data = Subset(recipe.dataset(), range(min(total, len(recipe.dataset()))))
+    loader = DataLoader(data, batch_size=config.batch_size, shuffle=False, drop_last=True)
+    loader = accelerator.prepare(loader)
+    if step:
+        loader = accelerator.skip_first_batches(loader, step)
+
+    log = RunLogger(run_dir, enabled=accelerator.is_main_process)
+    meta = {"kind": recipe.kind, "recipe": recipe.config_dict(), "loop": asdict(config), **(extra_meta or {})}
+    t_cpu, t_wall = time.process_time(), time.time()
+
+    def usage() -> tuple[float, float]:
+        return cpu0 + time.process_time() - t_cpu, wall0 + time.time() - t_wall
+
+    def checkpoint() -> Path | None:
+        accelerator.wait_for_everyone()
+        if not accelerator.is_main_process:
+            return None
+        cpu, wall = usage()
+        return save_checkpoint(accelerator, run_dir, step, {**meta, "cpu_seconds": cpu, "wall_seconds": wall})
+
+    sums: dict[str, float] = defaultdict(float)
+    last: dict[str, float] = {}
+    saved = None
+    bar = tqdm(total=config.steps, initial=step, desc=recipe.kind, unit="step",
+               disable=not (progress and accelerator.is_main_process), dynamic_ncols=True)
+    for model in models.values():
+        model.train()
+    for batch in loader:
+        if step >= config.steps:
+            break
+        carry: dict = {}
+        for ph in recipe.phases:
+            if step < ph.start:
+                continue
+            out = recipe.step(ph.name, models, batch, carry, step)
+            loss = out.total()
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"step {step}: {ph.name} loss is {float(loss)}; lower the learning rate")
+            opts[ph.name].zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            params = [p for name in ph.modules for p in models[name].parameters()]
+            norm = accelerator.clip_grad_norm_(params, ph.clip)
+            opts[ph.name].step()
+            scheds[ph.name].step()
+            sums[f"{ph.name}/loss"] += float(loss.detach())
+            sums[f"{ph.name}/grad_norm"] += float(norm)
+            for k, v in out.losses.items():
+                sums[f"{ph.name}/{k}"] += float(v)
+            for k, v in out.metrics.items():
+                sums[f"{ph.name}/{k}"] += float(v)
+        sums["_n"] += 1
+        step += 1
+        bar.update()
+        if step % config.log_every == 0 or step == config.steps:
+            n = sums.pop("_n")
+            last = {k: v / n for k, v in sums.items()}
+            last.update({f"lr/{k}": s.get_last_lr()[0] for k, s in scheds.items()})
+            last["cpu_hours"] = usage()[0] / 3600
+            log.scalars(step, last)
+            bar.set_postfix({k.split("/")[0]: f"{v:.3g}" for k, v in last.items() if k.endswith("/loss")})
+            sums.clear()
+        if step % config.sample_every == 0 and accelerator.is_main_process:
+            log.samples(step, recipe.samples({k: accelerator.unwrap_model(m) for k, m in models.items()}))
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            saved = checkpoint()
+    bar.close()
+    log.close()
+    if saved is None or not math.isclose(read_meta(saved)["step"], step):
+        saved = checkpoint()
+    cpu, wall = usage()
+    if accelerator.is_main_process:
+        card = {**(extra_meta or {}), "steps": step, "cpu_hours": round(cpu / 3600, 3),
+                "wall_hours": round(wall / 3600, 3), "processes": accelerator.num_processes,
+                "batch_size": config.batch_size}
+        recipe.export({k: accelerator.unwrap_model(m) for k, m in models.items()}, run_dir / "model", card)
+    return TrainResult(step, last, cpu, wall, saved)
+

@@ -1,0 +1,85 @@
+"""What a model brings to the one training loop: a :class:`Recipe`.
+
+The loop owns devices, optimisers, checkpoints, logging and progress; a recipe owns the model:
+which modules to build, which data to draw, and what one step computes. A step runs as phases
+(for a GAN: ``disc`` then ``gen``); each phase returns named losses, their weights and metrics,
+and the loop back-propagates the weighted sum into that phase's optimiser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimiser and the modules it updates; it runs from step ``start`` on."""
+
+    name: str
+    modules: tuple[str, ...]
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.8, 0.99)
+    weight_decay: float = 0.0
+    lr_decay: float = 0.999996
+    """Multiplicative learning-rate decay per step (0.999996 halves it in about 170k steps)."""
+    clip: float = 10.0
+    """Gradient-norm clip."""
+    start: int = 0
+
+
+@dataclass
+class StepOutput:
+    """What one phase of a step computed: ``loss = sum(weights[k] * losses[k])``."""
+
+    losses: dict[str, torch.Tensor]
+    weights: dict[str, float]
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def total(self) -> torch.Tensor:
+        return sum(self.weights[k] * v for k, v in self.losses.items() if self.weights.get(k, 0.0))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """An audio example for the logs (written as WAV and as a spectrogram plot)."""
+
+    name: str
+    audio: np.ndarray
+
+
+class Recipe(Protocol):
+    kind: str
+    phases: tuple[Phase, ...]
+
+    def config_dict(self) -> dict[str, Any]:
+        """Everything needed to rebuild the recipe (saved in every checkpoint)."""
+        ...
+
+    def build(self) -> dict[str, nn.Module]:
+        """Fresh modules by name."""
+        ...
+
+    def dataset(self) -> torch.utils.data.Dataset:
+        """Map-style training data; item ``i`` is a fixed function of ``i`` (exact resume)."""
+        ...
+
+    def step(
+        self, phase: str, models: Mapping[str, nn.Module], batch: Any, carry: dict, step: int
+    ) -> StepOutput:
+        """Compute one phase; ``carry`` passes tensors between the phases of the same step."""
+        ...
+
+    def samples(self, models: Mapping[str, nn.Module]) -> list[Sample]:
+        """A few outputs on held-out inputs, for listening and plots."""
+        ...
+
+    def export(self, models: Mapping[str, nn.Module], folder: Path, card: dict) -> None:
+        """Write the inference model (no training machinery) with its model card."""
+        ...
