@@ -69,7 +69,7 @@ def harmonic_pulses(f0: torch.Tensor, phase0: torch.Tensor) -> tuple[torch.Tenso
     phi = phase0[:, None] + torch.cumsum(2.0 * math.pi * f0 / SAMPLE_RATE, dim=-1)
     end = torch.remainder(phi[:, -1], 2.0 * math.pi)
     phi = torch.remainder(phi, 2.0 * math.pi)
-    k = torch.floor(SAMPLE_RATE / 2.0 / f0.clamp(min=1.0))
+    k = torch.ceil(SAMPLE_RATE / 2.0 / f0.clamp(min=1.0)) - 1.0  # strictly below Nyquist
     half = torch.sin(phi / 2.0)
     safe = torch.where(half.abs() < 1e-6, torch.ones_like(half), half)
     dirichlet = torch.where(half.abs() < 1e-6, k, torch.sin((k + 0.5) * phi) / (2.0 * safe) - 0.5)

@@ -91,7 +91,9 @@ def train(
         step, cpu0, wall0 = meta["step"], meta.get("cpu_seconds", 0.0), meta.get("wall_seconds", 0.0)
     total = config.steps * config.batch_size * accelerator.num_processes
     data = Subset(recipe.dataset(), range(min(total, len(recipe.dataset()))))
-    loader = DataLoader(data, batch_size=config.batch_size, shuffle=False, drop_last=True)
+    # its own generator: creating an iterator draws a seed, which must not shift the global RNG
+    loader = DataLoader(data, batch_size=config.batch_size, shuffle=False, drop_last=True,
+                        generator=torch.Generator().manual_seed(config.seed))
     loader = accelerator.prepare(loader)
     if step:
         loader = accelerator.skip_first_batches(loader, step)
@@ -137,7 +139,7 @@ def train(
             sums[f"{ph.name}/loss"] += float(loss.detach())
             sums[f"{ph.name}/grad_norm"] += float(norm)
             for k, v in out.losses.items():
-                sums[f"{ph.name}/{k}"] += float(v)
+                sums[f"{ph.name}/{k}"] += float(v.detach())
             for k, v in out.metrics.items():
                 sums[f"{ph.name}/{k}"] += float(v)
         sums["_n"] += 1

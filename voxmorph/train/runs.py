@@ -48,6 +48,6 @@ def run_vocoder_training(
         raise UserError(f"{missing[0]}: a file of this run's manifest is gone ({len(missing)} missing)")
     recipe = VocoderRecipe(config, utts, FeatureCache())
     loop = LoopConfig(steps=steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
-                      sample_every=sample_every, seed=config.seed)
+                      sample_every=sample_every, seed=config.seed, log_every=min(50, max(1, steps // 20)))
     return train(recipe, out, loop, resume=resume, progress=progress, extra_meta=card)
 

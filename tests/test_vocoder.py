@@ -1,0 +1,113 @@
+"""The source-filter vocoder: sources, shapes, causality, streaming == offline, ONNX, checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from voxmorph.audio.constants import HOP, N_MELS, SAMPLE_RATE
+from voxmorph.errors import UserError
+from voxmorph.models.excitation import SYN_BINS, fill_unvoiced, harmonic_pulses
+from voxmorph.models.vocoder import (
+    CONFIGS,
+    SourceFilterVocoder,
+    VocoderStream,
+    load_vocoder,
+    save_vocoder,
+)
+
+
+def _inputs(t: int = 60, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    mel = torch.randn(1, N_MELS, t, generator=g) - 5.0
+    f0 = 110.0 + 40.0 * torch.rand(1, t, generator=g)
+    f0[:, 20:30] = 0.0
+    noise = torch.randn(1, t * HOP, generator=g)
+    return mel, f0, noise
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return SourceFilterVocoder(CONFIGS["small"]).eval()
+
+
+def test_pulses_are_band_limited_harmonics_with_noise_like_density():
+    f0 = torch.full((1, SAMPLE_RATE), 200.0)
+    p, _ = harmonic_pulses(f0, torch.zeros(1, dtype=torch.float64))
+    spec = np.abs(np.fft.rfft(p[0].numpy()))
+    peaks = np.flatnonzero(spec > 0.5 * spec.max())
+    assert np.all(peaks % 200 == 0) and peaks.min() == 200 and peaks.max() == 8000 - 200
+    # same power per Hz as unit white noise: mean square 1 over the band
+    assert abs(float(p.pow(2).mean()) - 1.0) < 0.05
+
+
+def test_unvoiced_frames_hold_the_last_voiced_f0():
+    f0 = torch.tensor([[0.0, 100.0, 0.0, 0.0, 150.0, 0.0]])
+    assert fill_unvoiced(f0).tolist() == [[120.0, 100.0, 100.0, 100.0, 150.0, 150.0]]
+
+
+def test_unit_filters_pass_the_sources_unchanged(model):
+    mel, f0, noise = _inputs()
+    cond, pulses, noise_p = model.inputs(mel, f0, noise)
+    t = mel.shape[-1]
+    gains = torch.zeros(1, t, 2, SYN_BINS)
+    out = model.synthesise(gains, pulses, noise_p)[:, HOP : HOP + (t - 1) * HOP]
+    torch.testing.assert_close(out, (pulses + noise_p)[:, HOP : HOP + (t - 1) * HOP], atol=1e-4, rtol=0)
+
+
+def test_shapes(model):
+    mel, f0, noise = _inputs(t=37)
+    assert model(mel, f0, noise).shape == (1, 37 * HOP)
+    assert model(mel.repeat(3, 1, 1), f0.repeat(3, 1)).shape == (3, 37 * HOP)
+
+
+def test_causal(model):
+    mel, f0, noise = _inputs()
+    with torch.no_grad():
+        y = model(mel, f0, noise)
+        cut = 40
+        mel2, f02 = mel.clone(), f0.clone()
+        mel2[..., cut:] += 3.0
+        f02[:, cut:] *= 1.5
+        y2 = model(mel2, f02, noise)
+    assert torch.equal(y[:, : (cut - 1) * HOP], y2[:, : (cut - 1) * HOP])
+    assert not torch.allclose(y[:, cut * HOP :], y2[:, cut * HOP :])
+
+
+def test_stream_equals_offline(model):
+    mel, f0, noise = _inputs(t=80)
+    with torch.no_grad():
+        y = model(mel, f0, noise)
+        stream = VocoderStream(model)
+        outs, i = [], 0
+        for k in (1, 3, 7, 2, 19, 48):
+            outs.append(stream.process(mel[..., i : i + k], f0[:, i : i + k], noise[:, i * HOP : (i + k) * HOP]))
+            i += k
+    ys = torch.cat(outs, dim=-1)
+    assert ys.shape == y.shape
+    torch.testing.assert_close(ys[:, stream.delay :], y[:, : -stream.delay], atol=1e-4, rtol=1e-4)
+
+
+def test_save_load_round_trip(model, tmp_path):
+    save_vocoder(model, tmp_path / "v", {"note": "test"})
+    back, meta = load_vocoder(tmp_path / "v")
+    assert meta["card"] == {"note": "test"} and back.config == model.config
+    mel, f0, noise = _inputs()
+    with torch.no_grad():
+        torch.testing.assert_close(back(mel, f0, noise), model(mel, f0, noise))
+    with pytest.raises(UserError, match="not a vocoder folder"):
+        load_vocoder(tmp_path)
+
+
+@pytest.mark.slow
+def test_onnx_matches_torch(model, tmp_path):
+    from voxmorph.models.onnx import OnnxRender, export_onnx
+
+    export_onnx(model, tmp_path / "v.onnx")
+    mel, f0, noise = _inputs(t=150, seed=3)  # another length than the export trace
+    args = model.inputs(mel, f0, noise)
+    with torch.no_grad():
+        ref = model.render(*args)
+    torch.testing.assert_close(OnnxRender(tmp_path / "v.onnx")(*args), ref, atol=1e-4, rtol=1e-3)
