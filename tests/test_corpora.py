@@ -30,7 +30,7 @@ def layouts(tmp_path, female_wav, male_wav):
     _put(m, tmp_path / "libri/78/3/78-3-0001.flac")
     (tmp_path / "libri/40/121026/40-121026.trans.txt").write_text("40-121026-0000 HELLO THERE\n")
     _put(f, tmp_path / "lj/wavs/LJ001-0001.wav")
-    (tmp_path / "lj/metadata.csv").write_text("LJ001-0001|Printing, in the 1st sense|Printing, in the first sense\n")
+    (tmp_path / "lj/metadata.csv").write_text("LJ001-0001|Printing, 1st sense|Printing, first sense\n")
     _put(f, tmp_path / "vcc/SF1/100001.flac")
     _put(m, tmp_path / "vcc/TM1/100001.flac")
     _put(f, tmp_path / "emodb/wav/03a01Fa.flac")
@@ -46,7 +46,8 @@ def layouts(tmp_path, female_wav, male_wav):
 def test_each_layout_is_detected_and_read(layouts):
     expected = {
         "vctk": ("vctk", {"p225", "p226"}), "libri": ("librispeech", {"40", "78"}),
-        "lj": ("ljspeech", {"LJ"}), "vcc": ("vcc", {"SF1", "TM1"}), "emodb": ("emodb", {"emodb03", "emodb11"}),
+        "lj": ("ljspeech", {"LJ"}), "vcc": ("vcc", {"SF1", "TM1"}),
+        "emodb": ("emodb", {"emodb03", "emodb11"}),
         "esd": ("esd", {"0011"}), "cremad": ("cremad", {"1001"}), "mine": ("speakers", {"alice", "bob"}),
     }
     for folder, (layout, speakers) in expected.items():
@@ -60,7 +61,7 @@ def test_labels_are_read(layouts):
     vctk = {u.speaker: u for u in read_corpus(layouts / "vctk")}
     assert vctk["p225"].text == "Six spoons of fresh snow peas." and vctk["p226"].text is None
     assert read_corpus(layouts / "libri")[0].text == "HELLO THERE"
-    assert read_corpus(layouts / "lj")[0].text == "Printing, in the first sense"
+    assert read_corpus(layouts / "lj")[0].text == "Printing, first sense"
     assert {u.emotion for u in read_corpus(layouts / "emodb")} == {"happy", "angry"}
     esd = read_corpus(layouts / "esd")[0]
     assert (esd.emotion, esd.text) == ("happy", "What a nice day.")

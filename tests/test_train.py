@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 import torch
 from safetensors.torch import load_file
+from test_cli import assert_user_error, run
 
 from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import read_corpus
@@ -16,8 +17,6 @@ from voxmorph.models.vocoder import load_vocoder
 from voxmorph.train.checkpoint import latest_checkpoint
 from voxmorph.train.loop import LoopConfig, train
 from voxmorph.train.vocoder import RECIPE_CONFIGS, VocoderRecipe
-
-from test_cli import assert_user_error, run
 
 
 @pytest.fixture
@@ -84,8 +83,9 @@ def test_train_vocoder_cli_debug(corpus, tmp_path):
     assert latest_checkpoint(out).name == "step-00000070"
     run("vocode", corpus / "p226" / "p226_003.flac", "-o", tmp_path / "v.wav", "--model", out / "model")
     assert (tmp_path / "v.wav").stat().st_size > 100_000
-    assert_user_error(run("train", "vocoder", "--out", tmp_path / "new", "--resume", check=False), "no run to resume")
-    assert_user_error(run("train", "vocoder", "--data", tmp_path / "nope", "--out", tmp_path / "n2", check=False),
-                      "no such folder")
+    proc = run("train", "vocoder", "--out", tmp_path / "new", "--resume", check=False)
+    assert_user_error(proc, "no run to resume")
+    proc = run("train", "vocoder", "--data", tmp_path / "nope", "--out", tmp_path / "n2", check=False)
+    assert_user_error(proc, "no such folder")
     assert_user_error(run("vocode", corpus / "p226" / "p226_003.flac", "-o", tmp_path / "x.wav", "--vocoder",
                           "nope", check=False), "unknown vocoder")
