@@ -36,6 +36,20 @@ app.add_typer(train_app, name="train")
 F0Option = Annotated[
     str, typer.Option("--f0", help="F0 tracker: harvest (accurate), dio (fast) or praat.")
 ]
+SynthOption = Annotated[
+    str, typer.Option("--vocoder", help="Synthesis: world (WORLD) or neural (the trained vocoder).")
+]
+
+
+def _neural_or_none(vocoder: str):
+    """The shipped neural vocoder if asked for, else None (WORLD synthesis)."""
+    if vocoder not in ("world", "neural"):
+        raise UserError(f"unknown vocoder '{vocoder}'; choose world or neural")
+    if vocoder == "world":
+        return None
+    from voxmorph.pipeline.vocoder import NeuralVocoder
+
+    return NeuralVocoder.load()
 
 
 def _progress(total: float, desc: str, unit: str = "s"):
@@ -122,6 +136,7 @@ def convert(
     f0: F0Option = "harvest",
     pitch_shift: Annotated[float, typer.Option(help="Extra pitch shift in semitones.")] = 0.0,
     denoise: Annotated[bool, typer.Option("--denoise", help="Reduce stationary noise first.")] = False,
+    vocoder: SynthOption = "world",
 ):
     """Convert recordings into a voice.
 
@@ -138,9 +153,9 @@ def convert(
     target = VoiceStore().get(voice)
     if len(plan) > 1:
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
-    converter = WorldConverter(
-        target, WorldConverterOptions(MappingOptions(pitch_shift=pitch_shift), f0_tracker=f0, denoise=denoise)
-    )
+    neural = _neural_or_none(vocoder)
+    options = WorldConverterOptions(MappingOptions(pitch_shift=pitch_shift), f0_tracker=f0, denoise=denoise)
+    converter = WorldConverter(target, options, **({"synthesise": neural.synthesise_world} if neural else {}))
     for src, dst in plan:
         duration = probe(src).duration
         start = time.perf_counter()
@@ -212,6 +227,7 @@ def live(
     speed: Annotated[float, typer.Option(
         help="With --input: 0 runs as fast as possible; 1 paces the clock in real time.")] = 0.0,
     seconds: Annotated[float, typer.Option(help="With devices: stop after this long (0 = Ctrl-C).")] = 0.0,
+    vocoder: SynthOption = "world",
 ):
     """Convert your voice live, from a microphone or, with --input/--output, from a file on the
     same block-by-block code path."""
@@ -225,8 +241,10 @@ def live(
     if (input is None) != (output is None):
         raise UserError("--input and --output go together")
     store = VoiceStore()
+    neural = _neural_or_none(vocoder)
     converter = StreamingWorldConverter(
-        store.get(voice), store.get(source_voice) if source_voice else None
+        store.get(voice), store.get(source_voice) if source_voice else None,
+        vocoder=neural.model if neural else None,
     )
     if denoise:
         converter = Chain(StreamingDenoiser(converter.hop), converter)
@@ -380,6 +398,24 @@ def train_vocoder(
     result = run_vocoder_training(data, out, config, resume, steps, batch_size, layout,
                                   checkpoint_every, sample_every)
     typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {out / 'model'}")
+
+
+@bench_app.command("vocoder")
+def bench_vocoder(
+    data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/ and vctk/.")] = Path("../shared/data"),
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
+        "docs/bench/vocoder"
+    ),
+    per_speaker: Annotated[int, typer.Option(help="Utterances per bench speaker.")] = 4,
+    model: Annotated[Path | None, typer.Option(help="Vocoder folder (default: the shipped one).")] = None,
+):
+    """Copy synthesis of unseen speakers (VCC2018 eval, VCTK): neural vs WORLD on PESQ, STOI, MCD,
+    F0 RMSE and DNSMOS, and synthesis speed (x real time, 2 threads and 1) against WORLD's."""
+    from voxmorph.eval.bench_vocoder import bench_files, run_bench_vocoder
+
+    with _progress(len(bench_files(data, per_speaker)), "bench vocoder", unit="files") as bar:
+        md = run_bench_vocoder(data, out, per_speaker, model, progress=lambda: bar.update(1))
+    typer.echo(md.rstrip())
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ Layouts (``DIR`` is the folder passed by the user):
 - ``vctk``: ``wav48*/pNNN/pNNN_MMM.{wav,flac}`` or ``pNNN/*.flac``, text in ``txt/pNNN/pNNN_MMM.txt``
 - ``librispeech`` (also LibriTTS): ``SPK/CHAPTER/SPK-CHAPTER-UTT.flac`` (or ``SPK/*.flac``), text in
   ``*.trans.txt`` or ``*.normalized.txt``
-- ``ljspeech``: ``metadata.csv`` (``id|text|normalised``) and ``wavs/ID.wav`` (or ``ID.wav`` beside it)
+- ``ljspeech``: ``metadata.csv`` (``id|text|normalised``) and ``wavs/ID.wav`` (any audio suffix)
 - ``vcc``: ``SPK/NNNNN.{wav,flac}`` with speaker codes such as SF1 / TM2 (VCC2016, VCC2018)
 - ``emodb``: ``wav/03a01Fa.wav``: speaker 03, text a01, emotion letter F
 - ``esd``: ``0011/Happy/0011_000721.wav``, text in ``0011/0011.txt``
@@ -100,7 +100,8 @@ def read_ljspeech(root: Path) -> list[Utterance]:
             if not row:
                 continue
             text = row[2] if len(row) > 2 and row[2] else row[-1]
-            for cand in (root / "wavs" / f"{row[0]}.wav", root / f"{row[0]}.wav", root / f"{row[0]}.flac"):
+            folders = (root / "wavs", root)
+            for cand in (folder / f"{row[0]}{ext}" for folder in folders for ext in AUDIO_SUFFIXES):
                 if cand.exists():
                     out.append(Utterance(cand, "LJ", "ljspeech", text=text))
                     break
@@ -109,7 +110,7 @@ def read_ljspeech(root: Path) -> list[Utterance]:
 
 def read_vcc(root: Path) -> list[Utterance]:
     out = []
-    for spk in sorted(p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"[ST][FM]\d", p.name)):
+    for spk in sorted(p for p in root.iterdir() if p.is_dir() and re.fullmatch(r"(VCC2)?[ST][FM]\d", p.name)):
         out += [Utterance(f, spk.name, "vcc") for f in _audio_files(spk)]
     return out
 
@@ -181,7 +182,7 @@ def detect_layout(root: Path) -> str:
     ):
         if share(pattern) > 0.8:
             return layout
-    if any(re.fullmatch(r"[ST][FM]\d", n) for n in names):
+    if any(re.fullmatch(r"(VCC2)?[ST][FM]\d", n) for n in names):
         return "vcc"
     if any(p.is_dir() for p in root.iterdir()):
         return "speakers"

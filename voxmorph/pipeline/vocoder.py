@@ -21,6 +21,7 @@ from voxmorph.audio import world
 from voxmorph.audio.constants import FRAME_RATE, HOP, SAMPLE_RATE
 from voxmorph.audio.f0 import get_tracker
 from voxmorph.audio.features import log_mel
+from voxmorph.audio.world_mel import render_log_mel
 from voxmorph.errors import UserError
 from voxmorph.models.onnx import ONNX_FILE
 from voxmorph.models.vocoder import SourceFilterVocoder, VocoderStream, load_vocoder
@@ -43,7 +44,8 @@ class NeuralVocoder:
     name = "neural"
 
     def __init__(self, model: SourceFilterVocoder, meta: dict | None = None, f0_tracker: str = "harvest",
-                 runtime: str = "torch", seed: int = 0, onnx_path: Path | None = None):
+                 runtime: str = "torch", seed: int = 0, onnx_path: Path | None = None,
+                 threads: int | None = None):
         if runtime not in ("torch", "onnx"):
             raise UserError(f"unknown runtime '{runtime}'; choose torch or onnx")
         self.model = model.eval()
@@ -51,16 +53,17 @@ class NeuralVocoder:
         self.tracker = get_tracker(f0_tracker)
         self.runtime = runtime
         self.generator = torch.Generator().manual_seed(seed)
+        self.onnx_path = onnx_path if onnx_path is not None and onnx_path.exists() else None
         self._render = model.render
         if runtime == "onnx":
             from voxmorph.models.onnx import OnnxRender, export_onnx
 
-            if onnx_path is not None and onnx_path.exists():
-                self._render = OnnxRender(onnx_path)
+            if self.onnx_path is not None:
+                self._render = OnnxRender(self.onnx_path, threads)
             else:
                 with tempfile.TemporaryDirectory() as tmp:  # onnxruntime reads the file once
-                    export_onnx(model, Path(tmp) / "vocoder.onnx")
-                    self._render = OnnxRender(Path(tmp) / "vocoder.onnx")
+                    export_onnx(model, Path(tmp) / ONNX_FILE)
+                    self._render = OnnxRender(Path(tmp) / ONNX_FILE, threads)
 
     @classmethod
     def load(cls, folder: str | Path | None = None, **kw) -> NeuralVocoder:
@@ -90,6 +93,14 @@ class NeuralVocoder:
 
     def stream(self) -> VocoderStream:
         return VocoderStream(self.model)
+
+    def synthesise_world(self, feats: world.WorldFeatures) -> np.ndarray:
+        """WORLD features (any frame period dividing 10 ms) -> audio: the mel they describe
+        (:func:`~voxmorph.audio.world_mel.render_log_mel`) through the vocoder. A drop-in for
+        :func:`voxmorph.audio.world.synthesise` in the baseline converter."""
+        step = round(1000.0 / FRAME_RATE / feats.frame_period_ms)
+        f0, sp, ap = feats.f0[::step], feats.sp[::step], feats.ap[::step]
+        return self.synthesise(render_log_mel(f0, sp, ap), f0)
 
 
 class WorldVocoder:

@@ -3,7 +3,8 @@
 Per chunk of source audio: WORLD analysis (F0 tracker of choice, CheapTrick envelope, D4C
 aperiodicity); the voice mapping of :mod:`voxmorph.pipeline.voice_mapping` (log-Gaussian F0,
 vocal-tract-length frequency warp of envelope and aperiodicity, per-coefficient mel-cepstral
-mean/std mapping applied as a smooth gain curve); WORLD synthesis.
+mean/std mapping applied as a smooth gain curve); synthesis by WORLD or, injected, the neural
+vocoder (:meth:`voxmorph.pipeline.vocoder.NeuralVocoder.synthesise_world`).
 
 Source statistics are accumulated from the audio seen so far, so any voice converts without
 enrolment and a file of any length streams through in constant memory.
@@ -11,7 +12,7 @@ enrolment and a file of any length streams through in constant memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +47,10 @@ class WorldConverterOptions:
 class WorldConverter:
     """Converts any voice to ``target``; ``(n,)`` float32 16 kHz in, same length out."""
 
-    def __init__(self, target: Voice, options: WorldConverterOptions = WorldConverterOptions()):
+    def __init__(self, target: Voice, options: WorldConverterOptions = WorldConverterOptions(),
+                 synthesise: Callable[[world.WorldFeatures], np.ndarray] = world.synthesise):
         self.mapping = VoiceMapping(target.stats, options.mapping)
+        self.synthesise = synthesise
         self.options = options
         self.tracker = get_tracker(options.f0_tracker)
         self.reset()
@@ -77,7 +80,7 @@ class WorldConverter:
             feats.f0 = self.mapping.map_f0(feats.f0, source)
             sp = self.mapping.map_envelope(sp, mcep, source)
         feats.sp, feats.ap = sp, ap
-        y = world.synthesise(feats)
+        y = self.synthesise(feats)
         y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
         return np.clip(y, -1.0, 1.0)
 

@@ -3,7 +3,8 @@
 Per 5 ms frame, once ``LOOKAHEAD`` samples beyond its centre have arrived: YIN F0 with the causal
 tracker of :mod:`voxmorph.realtime.yin`; CheapTrick envelope and D4C aperiodicity on a fixed
 window around the frame; the voice mapping of :mod:`voxmorph.pipeline.voice_mapping`; synthesis
-by :class:`~voxmorph.realtime.pulse_synth.PulseSynth`. Each frame reads a fixed window and every
+by :class:`~voxmorph.realtime.pulse_synth.PulseSynth` or, given a trained vocoder,
+:class:`~voxmorph.realtime.neural_synth.NeuralFrameSynth`. Each frame reads a fixed window and every
 running quantity (tracker, source statistics, synthesiser) advances frame by frame, so the output
 is the same whatever the block sizes.
 
@@ -23,9 +24,11 @@ import pyworld
 
 from voxmorph.audio import world
 from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, SAMPLE_RATE, WORLD_FRAME_PERIOD_MS
+from voxmorph.models.vocoder import SourceFilterVocoder
 from voxmorph.pipeline.analysis import MCEP_ORDER, StatsAccumulator, VoiceStatistics
 from voxmorph.pipeline.voice import Voice
 from voxmorph.pipeline.voice_mapping import MappingOptions, VoiceMapping
+from voxmorph.realtime.neural_synth import EXTRA_DELAY, NeuralFrameSynth
 from voxmorph.realtime.pulse_synth import PulseSynth
 from voxmorph.realtime.yin import HALF_SPAN, PitchTracker, yin_curves
 
@@ -70,17 +73,22 @@ class StreamingWorldOptions:
 
 
 class StreamingWorldConverter:
-    """Any voice -> ``target``, 16 kHz, hop 80 samples, delay 200 samples (12.5 ms)."""
+    """Any voice -> ``target``, 16 kHz, hop 80 samples, delay 200 samples (12.5 ms); with the
+    neural ``vocoder`` as synthesiser, 320 samples (20 ms)."""
 
     sample_rate = SAMPLE_RATE
     hop = FRAME_HOP
     delay = FRAME_HOP * int(np.ceil(LOOKAHEAD / FRAME_HOP)) - FRAME_HOP // 2
 
     def __init__(self, target: Voice, source: Voice | None = None,
-                 options: StreamingWorldOptions = StreamingWorldOptions()):
+                 options: StreamingWorldOptions = StreamingWorldOptions(),
+                 vocoder: SourceFilterVocoder | None = None):
         self.mapping = VoiceMapping(target.stats, options.mapping)
         self.source = source.stats if source is not None else None
         self.options = options
+        self.vocoder = vocoder
+        if vocoder is not None:  # the neural synthesiser emits later than the pulse synthesiser
+            self.delay = StreamingWorldConverter.delay + EXTRA_DELAY
 
     def stream(self) -> WorldStream:
         return WorldStream(self)
@@ -99,7 +107,10 @@ class WorldStream:
         self._acc = StatsAccumulator()
         self._f0_recent = np.zeros(0)
         self._source: VoiceStatistics | None = None
-        self._synth = PulseSynth(SAMPLE_RATE, FRAME_HOP, FFT_SIZE, conv.options.seed)
+        if conv.vocoder is None:
+            self._synth = PulseSynth(SAMPLE_RATE, FRAME_HOP, FFT_SIZE, conv.options.seed)
+        else:
+            self._synth = NeuralFrameSynth(conv.vocoder, FRAME_HOP, conv.options.seed)
         self._out = np.zeros(conv.delay + FRAME_HOP // 2, np.float32)
         self._drop = FRAME_HOP // 2  # frame 0's first half lies before the signal
 

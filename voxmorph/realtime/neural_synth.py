@@ -1,0 +1,52 @@
+"""The neural vocoder as the live WORLD converter's frame synthesiser.
+
+Drop-in for :class:`~voxmorph.realtime.pulse_synth.PulseSynth`: ``process(f0, sp, ap)`` takes
+5 ms WORLD frames and returns 80 samples per frame. Every other frame (the 10 ms grid of the
+vocoder) is rendered to log-mel (:func:`voxmorph.audio.world_mel.render_log_mel`) and fed to a
+:class:`~voxmorph.models.vocoder.VocoderStream`; its output is passed through a FIFO.
+
+Timing: after 5 ms frame ``k`` the vocoder has produced audio up to ``floor(k / 2) * 10 ms``, up to
+7.5 ms less than the pulse synthesiser, so this synthesiser declares :data:`EXTRA_DELAY` and the
+converter adds it to its own delay.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from voxmorph.audio.constants import HOP
+from voxmorph.audio.world_mel import render_log_mel
+from voxmorph.models.vocoder import SourceFilterVocoder, VocoderStream
+
+EXTRA_DELAY = 120
+"""Samples of output delay beyond the pulse synthesiser's (7.5 ms)."""
+
+
+class NeuralFrameSynth:
+    """``process(f0 (K,), sp (K, bins), ap (K, bins)) -> (K * frame_hop,)`` through the vocoder."""
+
+    extra_delay = EXTRA_DELAY
+
+    def __init__(self, model: SourceFilterVocoder, frame_hop: int, seed: int = 0):
+        if HOP % frame_hop:
+            raise ValueError(f"frame hop {frame_hop} does not divide the vocoder hop {HOP}")
+        self.step = HOP // frame_hop
+        self.frame_hop = frame_hop
+        self._stream = VocoderStream(model, seed=seed)
+        self._frame = 0
+        self._fifo = np.zeros(0, np.float32)
+
+    @torch.inference_mode()
+    def process(self, f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:
+        idx = np.arange(self._frame, self._frame + len(f0))
+        keep = np.flatnonzero(idx % self.step == 0)
+        self._frame += len(f0)
+        if keep.size:
+            mel = render_log_mel(f0[keep], sp[keep], ap[keep])
+            y = self._stream.process(torch.from_numpy(mel)[None],
+                                     torch.from_numpy(f0[keep].astype(np.float32))[None])
+            self._fifo = np.concatenate([self._fifo, y[0].numpy()])
+        n = len(f0) * self.frame_hop
+        out, self._fifo = self._fifo[:n], self._fifo[n:]
+        return out
