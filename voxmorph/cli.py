@@ -361,13 +361,15 @@ def bench_live(
     ),
     seconds: Annotated[float, typer.Option(help="Seconds of speech for the paced runs.")] = 60.0,
     memory_minutes: Annotated[float, typer.Option(help="Length of the memory stream.")] = 30.0,
+    vocoder: SynthOption = "world",
 ):
     """Latency, compute RTF, degradations (alone and under load), memory and streamed-vs-offline
     quality of the live engine, all through the file clock."""
     from voxmorph.eval.bench_live import QUALITY_PAIRS, run_bench_live
 
     with _progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
-        md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1))
+        md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1),
+                            vocoder=_neural_or_none(vocoder))
     typer.echo(md.rstrip())
 
 

@@ -123,7 +123,7 @@ def memory_run(conv, plan: LatencyPlan, speech: np.ndarray, minutes: float, prog
             "degraded": engine.stats.degraded}
 
 
-def quality_run(data: Path, progress=None) -> list[dict]:
+def quality_run(data: Path, progress=None, vocoder=None) -> list[dict]:
     """Per pair: stream the concatenated held-out sentences and convert them offline; judge each
     sentence against the real target's recording of it."""
     from voxmorph.eval.metrics import Analysis, mcd
@@ -140,12 +140,13 @@ def quality_run(data: Path, progress=None) -> list[dict]:
         ref = np.mean([enc.embed(load_audio(f)) for f in files], axis=0)
         xs = [load_audio(data / src / f"300{i:02d}.flac") for i in utts]
         x = np.concatenate(xs)
-        conv = StreamingWorldConverter(voice)
+        conv = StreamingWorldConverter(voice, vocoder=vocoder.model if vocoder else None)
         plan = LatencyPlan.for_budget(40, conv)
         lag = plan.jitter_blocks * plan.block + conv.delay
+        offline = WorldConverter(voice, **({"synthesise": vocoder.synthesise_world} if vocoder else {}))
         systems = {
             "streamed": drive(LiveEngine(conv, plan, VoiceGate()), x, None)[lag : lag + x.size],
-            "offline": WorldConverter(voice).convert(x),
+            "offline": offline.convert(x),
         }
         bounds = np.cumsum([0] + [u.size for u in xs])
         for j, i in enumerate(utts):
@@ -170,14 +171,16 @@ def _quality_summary(rows: list[dict]) -> dict:
 
 
 def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes: float = 30.0,
-                   progress=None) -> str:
+                   progress=None, vocoder=None) -> str:
+    """The live benchmark; ``vocoder`` (a :class:`~voxmorph.pipeline.vocoder.NeuralVocoder`)
+    replaces WORLD synthesis in the streamed and the offline converter."""
     if not (data / "VCC2SM1").is_dir():
         raise UserError(f"{data}: not the VCC2018 evaluation set (no VCC2SM1 folder)")
     speech = np.concatenate([load_audio(data / "VCC2SM1" / f"300{i:02d}.flac") for i in range(11, 36)])
     speech = speech[: int(seconds * SAMPLE_RATE)]
     from voxmorph.pipeline.store import VoiceStore
 
-    conv = StreamingWorldConverter(VoiceStore().get("vcc-tf1"))
+    conv = StreamingWorldConverter(VoiceStore().get("vcc-tf1"), vocoder=vocoder.model if vocoder else None)
     plan = LatencyPlan.for_budget(40, conv)
     identity = PassThrough(SAMPLE_RATE, conv.hop)
     identity_plan = LatencyPlan(SAMPLE_RATE, plan.block, 0, plan.jitter_blocks)
@@ -196,7 +199,8 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
     }
     result["identity_plan_ms"] = identity_plan.latency_ms
     result["memory"] = memory_run(conv, plan, speech, memory_minutes, progress)
-    result["quality"] = _quality_summary(quality_rows := quality_run(data, progress))
+    result["quality"] = _quality_summary(quality_rows := quality_run(data, progress, vocoder))
+    result["synthesis"] = "neural vocoder" if vocoder else "WORLD"
     result["quality_rows"] = quality_rows
     result["bench_seconds"] = time.perf_counter() - t0
     md = render_markdown(result, seconds)
@@ -209,9 +213,10 @@ def render_markdown(r: dict, seconds: float) -> str:
     lines = [
         "# voxmorph live benchmark",
         "",
-        f"WORLD streaming converter, `--latency-ms 40`: blocks of {p['block_ms']:.0f} ms, look-ahead "
-        f"{p['lookahead_ms']:.1f} ms, {p['jitter_blocks']} jitter block(s). Real speech (VCC2018 SM1, "
-        f"{seconds:.0f} s) through the engine on the file clock.",
+        f"WORLD streaming converter with {r.get('synthesis', 'WORLD')} synthesis, `--latency-ms 40`: "
+        f"blocks of {p['block_ms']:.0f} ms, look-ahead {p['lookahead_ms']:.1f} ms, "
+        f"{p['jitter_blocks']} jitter block(s). Real speech (VCC2018 SM1, {seconds:.0f} s) through "
+        "the engine on the file clock.",
         "",
         "| latency | ms |",
         "|---|---:|",
