@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from conftest import harmonic_tone
 
-from voxmorph.audio.constants import SAMPLE_RATE
+from voxmorph.audio import world
+from voxmorph.audio.constants import HOP, SAMPLE_RATE
+from voxmorph.audio.f0 import HarvestF0
+from voxmorph.audio.world_mel import render_log_mel
+from voxmorph.models.excitation import SYN_BINS
+from voxmorph.models.vocoder import CONFIGS, SourceFilterVocoder
+from voxmorph.realtime.neural_synth import EXTRA_DELAY, NeuralFrameSynth
 from voxmorph.pipeline.store import VoiceStore
 from voxmorph.realtime.pulse_synth import PulseSynth
 from voxmorph.realtime.streaming import run_stream
@@ -14,9 +21,14 @@ from voxmorph.realtime.world_stream import FFT_SIZE, FRAME_HOP, StreamingWorldCo
 from voxmorph.realtime.yin import PitchTracker, yin_f0
 
 
-@pytest.fixture(scope="module")
-def converter():
-    return StreamingWorldConverter(VoiceStore().get("vcc-tf1"))
+@pytest.fixture(scope="module", params=["pulse", "neural"])
+def converter(request):
+    """The WORLD stream with its own pulse synthesiser and with a (debug-size) neural vocoder."""
+    vocoder = None
+    if request.param == "neural":
+        torch.manual_seed(0)
+        vocoder = SourceFilterVocoder(CONFIGS["debug"]).eval()
+    return StreamingWorldConverter(VoiceStore().get("vcc-tf1"), vocoder=vocoder)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +38,9 @@ def clip(male_audio):
 
 def test_block_size_does_not_change_output(converter, clip):
     ref = run_stream(converter, clip, FRAME_HOP)
+    atol = 1e-6 if converter.vocoder is None else 1e-5  # float32 FFTs batched differently
     for block in (2 * FRAME_HOP, 37 * FRAME_HOP, clip.size // FRAME_HOP * FRAME_HOP + 4 * FRAME_HOP):
-        np.testing.assert_allclose(run_stream(converter, clip, block), ref, atol=1e-6)
+        np.testing.assert_allclose(run_stream(converter, clip, block), ref, atol=atol)
 
 
 def test_output_is_causal_up_to_the_declared_delay(converter, clip):
@@ -49,7 +62,29 @@ def test_stream_returns_what_it_is_given_delayed(converter, clip):
         stream.process(np.zeros(100, np.float32))
 
 
-def test_stream_moves_pitch_to_the_target(converter, male_audio):
+def test_neural_delay_is_the_pulse_delay_plus_the_vocoder_lag(converter):
+    assert converter.delay == 200 + (EXTRA_DELAY if converter.vocoder is not None else 0)
+
+
+def test_neural_frame_synth_is_the_offline_vocoder_delayed_one_hop(male_audio):
+    torch.manual_seed(0)
+    model = SourceFilterVocoder(CONFIGS["small"]).eval()
+    with torch.no_grad():
+        model.head.bias[SYN_BINS:] = -40.0  # mute the noise branch: the rest is deterministic
+    feats = world.analyse(male_audio[: SAMPLE_RATE], tracker=HarvestF0())
+    synth = NeuralFrameSynth(model, FRAME_HOP)
+    starts = np.arange(0, 200, 7)  # 200 frames in chunks of 7 (and a last one of 4)
+    out = np.concatenate([synth.process(feats.f0[i : min(i + 7, 200)], feats.sp[i : min(i + 7, 200)],
+                                        feats.ap[i : min(i + 7, 200)]) for i in starts])
+    f0, sp, ap = feats.f0[:200:2], feats.sp[:200:2], feats.ap[:200:2]
+    with torch.no_grad():
+        ref = model(torch.from_numpy(render_log_mel(f0, sp, ap))[None], torch.from_numpy(f0).float()[None])[0]
+    n = len(out) - HOP
+    np.testing.assert_allclose(out[HOP:], ref.numpy()[:n], atol=1e-4)
+
+
+def test_stream_moves_pitch_to_the_target(male_audio):
+    converter = StreamingWorldConverter(VoiceStore().get("vcc-tf1"))
     y = run_stream(converter, male_audio, 160)
     f_in, f_out = yin_f0(male_audio, FRAME_HOP), yin_f0(y, FRAME_HOP)
     ratio = np.median(f_out[f_out > 0]) / np.median(f_in[f_in > 0])
