@@ -13,8 +13,8 @@ from voxmorph.audio.f0 import HarvestF0
 from voxmorph.audio.world_mel import render_log_mel
 from voxmorph.models.excitation import SYN_BINS
 from voxmorph.models.vocoder import CONFIGS, SourceFilterVocoder
-from voxmorph.realtime.neural_synth import EXTRA_DELAY, NeuralFrameSynth
 from voxmorph.pipeline.store import VoiceStore
+from voxmorph.realtime.neural_synth import EXTRA_DELAY, NeuralFrameSynth
 from voxmorph.realtime.pulse_synth import PulseSynth
 from voxmorph.realtime.streaming import run_stream
 from voxmorph.realtime.world_stream import FFT_SIZE, FRAME_HOP, StreamingWorldConverter
