@@ -8,7 +8,7 @@ import torch
 
 from voxmorph.audio.constants import HOP, N_MELS, SAMPLE_RATE
 from voxmorph.errors import UserError
-from voxmorph.models.excitation import SYN_BINS, fill_unvoiced, harmonic_pulses
+from voxmorph.models.excitation import SYN_BINS, centred_f0, fill_unvoiced, harmonic_pulses, sample_f0
 from voxmorph.models.vocoder import (
     CONFIGS,
     SourceFilterVocoder,
@@ -43,6 +43,17 @@ def test_pulses_are_band_limited_harmonics_with_noise_like_density():
     assert abs(float(p.pow(2).mean()) - 1.0) < 0.05
 
 
+def test_sample_f0_glides_between_voiced_frames_and_switches_voicing_half_way():
+    frames = torch.tensor([[100.0, 200.0, 0.0, 150.0]])
+    s = sample_f0(frames, torch.tensor([100.0]), hop=4)[0].tolist()
+    assert s[:4] == [100.0] * 4  # 100 -> 100
+    assert s[4:8] == [100.0, 125.0, 150.0, 175.0]  # 100 -> 200
+    assert s[8:12] == [200.0, 200.0, 0.0, 0.0]  # voiced -> unvoiced: held, then silent
+    assert s[12:16] == [0.0, 0.0, 150.0, 150.0]
+    assert centred_f0(torch.tensor([[100.0, 200.0]]))[0, :HOP].tolist() == pytest.approx(
+        list(np.linspace(100.0, 200.0, HOP, endpoint=False)))
+
+
 def test_unvoiced_frames_hold_the_last_voiced_f0():
     f0 = torch.tensor([[0.0, 100.0, 0.0, 0.0, 150.0, 0.0]])
     assert fill_unvoiced(f0).tolist() == [[120.0, 100.0, 100.0, 100.0, 150.0, 150.0]]
@@ -72,19 +83,21 @@ def test_causal(model):
         mel2[..., cut:] += 3.0
         f02[:, cut:] *= 1.5
         y2 = model(mel2, f02, noise)
-    assert torch.equal(y[:, : (cut - 1) * HOP], y2[:, : (cut - 1) * HOP])
+    # frame cut - 1 starts at (cut - 2) * HOP and its pulses glide towards frame cut's F0
+    assert torch.equal(y[:, : (cut - 2) * HOP], y2[:, : (cut - 2) * HOP])
     assert not torch.allclose(y[:, cut * HOP :], y2[:, cut * HOP :])
 
 
 def test_stream_equals_offline(model):
     mel, f0, noise = _inputs(t=80)
+    f0_s = centred_f0(f0)
     with torch.no_grad():
         y = model(mel, f0, noise)
         stream = VocoderStream(model)
         outs, i = [], 0
         for k in (1, 3, 7, 2, 19, 48):
-            chunk = noise[:, i * HOP : (i + k) * HOP]
-            outs.append(stream.process(mel[..., i : i + k], f0[:, i : i + k], chunk))
+            span = slice(i * HOP, (i + k) * HOP)
+            outs.append(stream.process(mel[..., i : i + k], f0[:, i : i + k], f0_s[:, span], noise[:, span]))
             i += k
     ys = torch.cat(outs, dim=-1)
     assert ys.shape == y.shape

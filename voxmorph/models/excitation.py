@@ -5,10 +5,11 @@ Two sources drive the vocoder: a band-limited harmonic pulse train at F0 and whi
 multiplies its spectrum by a filter the network predicts, and overlap-adds the filtered frames
 (:func:`filter_frames`). The Hann slices sum to one, so unfiltered sources pass unchanged.
 
-Timing is causal on purpose: the F0 of sample ``n`` in ``[i * HOP, (i + 1) * HOP)`` glides from frame
-``i - 1`` to frame ``i`` (the pitch lags the features by one frame, 10 ms, which is inaudible), so
-synthesising frame ``i`` needs no feature from a later frame and a stream can emit audio up to
-``i * HOP`` as soon as frame ``i`` arrives.
+The pulses follow a sample-rate F0 (:func:`sample_f0`). Offline it glides from frame ``i`` to
+frame ``i + 1`` between their centres. A stream cannot know frame ``i + 1`` when it synthesises
+frame ``i``, so its caller passes the F0 it has; the live converter glides over its 5 ms analysis
+frames and holds the last one, which lags by at most 5 ms. (Lagging by a whole 10 ms frame cost
+0.1 PESQ and 0.15 DNSMOS in copy synthesis: high harmonics drift off the recording's.)
 """
 
 from __future__ import annotations
@@ -49,23 +50,36 @@ def fill_unvoiced(f0: torch.Tensor, last: torch.Tensor | None = None) -> torch.T
     return torch.where(last_idx >= 0, held, start[:, None].expand_as(f0))
 
 
-def upsample_lagged(frames: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-    """``(B, T)`` frame values -> ``(B, T * HOP)`` samples gliding from frame ``i - 1`` to ``i`` over
-    ``[i * HOP, (i + 1) * HOP)``; ``previous`` ``(B,)`` is frame ``-1``."""
+def sample_f0(frames: torch.Tensor, previous: torch.Tensor, hop: int = HOP) -> torch.Tensor:
+    """``(B, T)`` F0 in Hz (0 = unvoiced) -> ``(B, T * hop)`` samples: over ``[j * hop, (j + 1) * hop)``
+    the F0 glides from frame ``j - 1`` to frame ``j`` (``previous`` ``(B,)`` is frame ``-1``), held
+    where one end is unvoiced; voicing switches half-way."""
     before = torch.cat([previous[:, None], frames[:, :-1]], dim=-1)
-    ramp = torch.arange(HOP, dtype=frames.dtype, device=frames.device) / HOP
-    out = before[..., None] + (frames - before)[..., None] * ramp
-    return out.flatten(-2)
+    start = torch.where(before > 0, before, frames)
+    end = torch.where(frames > 0, frames, before)
+    ramp = torch.arange(hop, dtype=frames.dtype, device=frames.device) / hop
+    glide = start[..., None] + (end - start)[..., None] * ramp
+    second_half = torch.arange(hop, device=frames.device) >= hop // 2
+    voiced = torch.where(second_half, (frames > 0)[..., None], (before > 0)[..., None])
+    return torch.where(voiced, glide, torch.zeros_like(glide)).flatten(-2)
+
+
+def centred_f0(frames: torch.Tensor) -> torch.Tensor:
+    """``(B, T)`` -> ``(B, T * HOP)``: sample F0 gliding from each frame's centre to the next's."""
+    ahead = torch.cat([frames[:, 1:], frames[:, -1:]], dim=-1)
+    return sample_f0(ahead, frames[:, 0])
 
 
 def harmonic_pulses(f0: torch.Tensor, phase0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Band-limited pulse train ``sum_{k<=K} a cos(k phi)`` for sample-rate F0 ``(B, n)`` in Hz.
+    """Band-limited pulse train ``sum_{k<=K} a cos(k phi)`` for sample-rate F0 ``(B, n)`` in Hz,
+    silent where F0 is 0.
 
     ``K`` keeps every harmonic below Nyquist and ``a = 2 sqrt(f0 / sr)`` gives the harmonics the
     same power per Hz as unit-variance white noise, so the two sources' filters are comparable.
     Returns the pulses and the phase at the end (to continue the next chunk from). Float64 phase.
     """
-    f0 = f0.double()
+    voiced = f0 > 0
+    f0 = torch.where(voiced, f0, torch.full_like(f0, DEFAULT_F0)).double()
     phi = phase0[:, None] + torch.cumsum(2.0 * math.pi * f0 / SAMPLE_RATE, dim=-1)
     end = torch.remainder(phi[:, -1], 2.0 * math.pi)
     phi = torch.remainder(phi, 2.0 * math.pi)
@@ -73,7 +87,7 @@ def harmonic_pulses(f0: torch.Tensor, phase0: torch.Tensor) -> tuple[torch.Tenso
     half = torch.sin(phi / 2.0)
     safe = torch.where(half.abs() < 1e-6, torch.ones_like(half), half)
     dirichlet = torch.where(half.abs() < 1e-6, k, torch.sin((k + 0.5) * phi) / (2.0 * safe) - 0.5)
-    return (2.0 * torch.sqrt(f0 / SAMPLE_RATE) * dirichlet).float(), end
+    return (2.0 * torch.sqrt(f0 / SAMPLE_RATE) * dirichlet * voiced).float(), end
 
 
 def minimum_phase(log_mag: torch.Tensor) -> torch.Tensor:

@@ -28,13 +28,13 @@ from voxmorph.errors import UserError
 from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm
 from voxmorph.models.excitation import (
     SYN_BINS,
+    centred_f0,
     complex_mul,
     fill_unvoiced,
     filter_frames,
     frame_spectra,
     harmonic_pulses,
     minimum_phase,
-    upsample_lagged,
 )
 
 FORMAT_VERSION = 1
@@ -116,31 +116,35 @@ class SourceFilterVocoder(nn.Module):
     @staticmethod
     def inputs(
         mel: torch.Tensor, f0: torch.Tensor, noise: torch.Tensor | None = None,
+        f0_samples: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(cond, pulses, noise)`` for :meth:`render`: sources padded to start at sample ``-HOP``."""
+        """``(cond, pulses, noise)`` for :meth:`render`: sources padded to start at sample ``-HOP``.
+        The pulses follow ``f0_samples`` ``(B, T * HOP)``, by default :func:`centred_f0` of ``f0``."""
         b, _, t = mel.shape
-        f0_filled = fill_unvoiced(f0)
-        voiced = (f0 > 0).to(mel.dtype)
-        f0_s = upsample_lagged(f0_filled, f0_filled[:, 0])
-        v_s = upsample_lagged(voiced, voiced[:, 0])
-        pulses, _ = harmonic_pulses(f0_s, torch.zeros(b, dtype=torch.float64, device=mel.device))
+        if f0_samples is None:
+            f0_samples = centred_f0(f0)
+        pulses, _ = harmonic_pulses(f0_samples, torch.zeros(b, dtype=torch.float64, device=mel.device))
         if noise is None:
             noise = torch.randn(b, t * HOP, device=mel.device)
         pad = (HOP, 0)
-        return (conditioning(mel, f0_filled, voiced), nn.functional.pad(pulses * v_s, pad),
-                nn.functional.pad(noise, pad))
+        cond = conditioning(mel, fill_unvoiced(f0), (f0 > 0).to(mel.dtype))
+        return cond, nn.functional.pad(pulses, pad), nn.functional.pad(noise, pad)
 
-    def forward(self, mel: torch.Tensor, f0: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, mel: torch.Tensor, f0: torch.Tensor, noise: torch.Tensor | None = None,
+                f0_samples: torch.Tensor | None = None) -> torch.Tensor:
         t = mel.shape[-1]
-        return self.render(*self.inputs(mel, f0, noise))[:, HOP : HOP + t * HOP]
+        return self.render(*self.inputs(mel, f0, noise, f0_samples))[:, HOP : HOP + t * HOP]
 
 
 class VocoderStream:
     """Streaming form of :class:`SourceFilterVocoder`: feed frames in chunks of any size.
 
-    ``process(mel (B, N_MELS, k), f0 (B, k), noise (B, k * HOP) or None) -> (B, k * HOP)``. The
-    output is the offline output delayed by :attr:`delay` samples (one frame): after frame ``i``
-    every sample before ``i * HOP`` is final. With the same noise, stream == offline.
+    ``process(mel (B, N_MELS, k), f0 (B, k), f0_samples (B, k * HOP), noise (B, k * HOP) or None)
+    -> (B, k * HOP)``, where ``f0_samples`` is the pulses' F0 from the centre of the first frame to
+    the centre of the one after the last (the caller decides how far it can see; see
+    :mod:`~voxmorph.models.excitation`). The output is the offline output delayed by :attr:`delay`
+    samples (one frame): after frame ``i`` every sample before ``i * HOP`` is final. Given the same
+    sample F0 and noise, stream == offline.
     """
 
     delay = HOP
@@ -149,8 +153,6 @@ class VocoderStream:
         self.model = model
         self.conv_states: list[torch.Tensor | None] = [None] * (1 + len(model.blocks))
         self.f0_last: torch.Tensor | None = None
-        self.prev_f0: torch.Tensor | None = None
-        self.prev_voiced: torch.Tensor | None = None
         self.phase = torch.zeros(batch, dtype=torch.float64)
         self.tail_pulses = torch.zeros(batch, HOP)
         self.tail_noise = torch.zeros(batch, HOP)
@@ -164,16 +166,13 @@ class VocoderStream:
             h, self.conv_states[i + 1] = block.stream(h, self.conv_states[i + 1])
         return h
 
-    def process(self, mel: torch.Tensor, f0: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+    def process(self, mel: torch.Tensor, f0: torch.Tensor, f0_samples: torch.Tensor,
+                noise: torch.Tensor | None = None) -> torch.Tensor:
         b, _, k = mel.shape
         f0_filled = fill_unvoiced(f0, self.f0_last)
-        voiced = (f0 > 0).to(mel.dtype)
-        if self.prev_f0 is None:
-            self.prev_f0, self.prev_voiced = f0_filled[:, 0], voiced[:, 0]
-        gains = self.model.log_gains(self._backbone(conditioning(mel, f0_filled, voiced)))
-        pulses, self.phase = harmonic_pulses(upsample_lagged(f0_filled, self.prev_f0), self.phase)
-        pulses = pulses * upsample_lagged(voiced, self.prev_voiced)
-        self.f0_last, self.prev_f0, self.prev_voiced = f0_filled[:, -1], f0_filled[:, -1], voiced[:, -1]
+        self.f0_last = f0_filled[:, -1]
+        gains = self.model.log_gains(self._backbone(conditioning(mel, f0_filled, (f0 > 0).to(mel.dtype))))
+        pulses, self.phase = harmonic_pulses(f0_samples, self.phase)
         if noise is None:
             noise = torch.randn(b, k * HOP, generator=self.generator)
         src_p = torch.cat([self.tail_pulses, pulses], dim=-1)

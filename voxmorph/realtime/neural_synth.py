@@ -7,7 +7,8 @@ vocoder) is rendered to log-mel (:func:`voxmorph.audio.world_mel.render_log_mel`
 
 Timing: after 5 ms frame ``k`` the vocoder has produced audio up to ``floor(k / 2) * 10 ms``, up to
 7.5 ms less than the pulse synthesiser, so this synthesiser declares :data:`EXTRA_DELAY` and the
-converter adds it to its own delay.
+converter adds it to its own delay. The pulses' F0 over a vocoder frame glides from the 5 ms frame
+before it to the frame itself and then holds (see :mod:`voxmorph.models.excitation`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from voxmorph.audio.constants import HOP
 from voxmorph.audio.world_mel import render_log_mel
+from voxmorph.models.excitation import sample_f0
 from voxmorph.models.vocoder import SourceFilterVocoder, VocoderStream
 
 EXTRA_DELAY = 120
@@ -35,7 +37,15 @@ class NeuralFrameSynth:
         self.frame_hop = frame_hop
         self._stream = VocoderStream(model, seed=seed)
         self._frame = 0
+        self._last_f0 = 0.0
         self._fifo = np.zeros(0, np.float32)
+
+    def _pulse_f0(self, f0: np.ndarray, keep: np.ndarray) -> torch.Tensor:
+        """Sample F0 over each kept frame's 10 ms: glide from the frame before it, then hold."""
+        f0_all = np.concatenate([[self._last_f0], f0]).astype(np.float32)
+        here = torch.from_numpy(f0_all[keep + 1])
+        pairs = torch.stack([here] * self.step, dim=1)  # (N, step): the frame, held
+        return sample_f0(pairs, torch.from_numpy(f0_all[keep]), self.frame_hop).reshape(1, -1)
 
     @torch.inference_mode()
     def process(self, f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:
@@ -44,9 +54,11 @@ class NeuralFrameSynth:
         self._frame += len(f0)
         if keep.size:
             mel = render_log_mel(f0[keep], sp[keep], ap[keep])
-            y = self._stream.process(torch.from_numpy(mel)[None],
-                                     torch.from_numpy(f0[keep].astype(np.float32))[None])
+            frames = torch.from_numpy(f0[keep].astype(np.float32))[None]
+            y = self._stream.process(torch.from_numpy(mel)[None], frames, self._pulse_f0(f0, keep))
             self._fifo = np.concatenate([self._fifo, y[0].numpy()])
+        if len(f0):
+            self._last_f0 = float(f0[-1])
         n = len(f0) * self.frame_hop
         out, self._fifo = self._fifo[:n], self._fifo[n:]
         return out
