@@ -343,11 +343,13 @@ def bench_vc(
     ),
     utterances: Annotated[int, typer.Option(help="Converted utterances per pair (max 25).")] = 25,
     jobs: Annotated[int, typer.Option(help="Parallel worker processes.")] = 2,
+    neural_vocoder: Annotated[bool, typer.Option(
+        "--neural-vocoder", help="Also convert with the neural vocoder as synthesiser.")] = False,
 ):
     """Convert VCC2018 sources into enrolled VCC2018 targets and judge against the real target."""
     from voxmorph.eval.bench_vc import run_bench_vc
 
-    md = run_bench_vc(data, out, utterances=utterances, jobs=jobs)
+    md = run_bench_vc(data, out, utterances=utterances, jobs=jobs, neural=neural_vocoder)
     typer.echo(md.rstrip())
 
 

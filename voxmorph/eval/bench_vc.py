@@ -37,7 +37,12 @@ def _utt(data: Path, speaker: str, i: int) -> Path:
     return data / speaker / f"300{i:02d}.flac"
 
 
-def _run_pair(data: Path, src: str, tgt: str, utterances: int, workdir: Path) -> list[dict]:
+NEURAL = "world + neural vocoder"
+
+
+def _run_pair(
+    data: Path, src: str, tgt: str, utterances: int, workdir: Path, neural: bool = False
+) -> list[dict]:
     """Enrol, convert and judge one pair; returns judged rows tagged with their system."""
     import torch
 
@@ -50,6 +55,11 @@ def _run_pair(data: Path, src: str, tgt: str, utterances: int, workdir: Path) ->
     voice = enrol_voice(tgt, enrol_files)
     enrol_s = time.perf_counter() - t0
     converter = WorldConverter(voice)
+    neural_converter = None
+    if neural:
+        from voxmorph.pipeline.vocoder import NeuralVocoder
+
+        neural_converter = WorldConverter(voice, synthesise=NeuralVocoder.load().synthesise_world)
     judge = Judge()
     rows = []
     for i in range(ENROL_UTTS + 1, ENROL_UTTS + 1 + utterances):
@@ -61,17 +71,25 @@ def _run_pair(data: Path, src: str, tgt: str, utterances: int, workdir: Path) ->
         seconds = time.perf_counter() - t0
         out = workdir / f"{src}_to_{tgt}_{i}.wav"
         save_audio(out, y)
-        for system, converted, parallel, secs in (
+        systems = [
             ("unconverted", source, target, None),
             ("world", out, target, seconds),
             ("target recording", target, None, None),  # MCD against itself would be 0
-        ):
+        ]
+        if neural_converter is not None:
+            t0 = time.perf_counter()
+            neural_converter.reset()
+            y = neural_converter.convert(x)
+            path = workdir / f"{src}_to_{tgt}_{i}_neural.wav"
+            save_audio(path, y)
+            systems.insert(2, (NEURAL, path, target, time.perf_counter() - t0))
+        for system, converted, parallel, secs in systems:
             row = judge.judge(Pair(converted, source, enrol_files, parallel, secs))
             rows.append({"system": system, "pair": f"{src}->{tgt}", "enrol_seconds": enrol_s, **row})
     return rows
 
 
-def run_bench_vc(data: Path, out: Path, utterances: int = 25, jobs: int = 2) -> str:
+def run_bench_vc(data: Path, out: Path, utterances: int = 25, jobs: int = 2, neural: bool = False) -> str:
     """Run the benchmark, write ``out``.json/.md, and return the markdown."""
     data = Path(data)
     if not (data / "VCC2SF1").is_dir():
@@ -81,13 +99,13 @@ def run_bench_vc(data: Path, out: Path, utterances: int = 25, jobs: int = 2) -> 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="voxmorph-bench-") as tmp, \
             ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [(kind, pool.submit(_run_pair, data, s, t, utterances, Path(tmp)))
+        futures = [(kind, pool.submit(_run_pair, data, s, t, utterances, Path(tmp), neural))
                    for kind, s, t in tasks]
         rows = [dict(r, kind=kind) for kind, fut in futures for r in fut.result()]
     wall = time.perf_counter() - start
     summaries = {
         f"{kind} / {system}": summarise([r for r in rows if r["kind"] == kind and r["system"] == system])
-        for kind in PAIRS for system in SYSTEMS
+        for kind in PAIRS for system in SYSTEMS[:2] + ((NEURAL,) if neural else ()) + SYSTEMS[2:]
     }
     world = [r for r in rows if r["system"] == "world"]
     enrol = sorted({(r["pair"], r["enrol_seconds"]) for r in world})
