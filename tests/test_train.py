@@ -55,9 +55,14 @@ def test_one_gan_step_updates_generator_and_discriminators(corpus, tmp_path):
 def test_resume_continues_exactly(corpus, tmp_path):
     loop = LoopConfig(steps=8, batch_size=4, log_every=1, checkpoint_every=4, sample_every=1000)
     train(_recipe(corpus), tmp_path / "straight", loop, progress=False)
-    train(_recipe(corpus), tmp_path / "killed", replace(loop, steps=4), progress=False)
+    # a run killed at step 6, after its step-4 checkpoint: its last checkpoint never got written
+    train(_recipe(corpus), tmp_path / "killed", replace(loop, steps=6), progress=False)
+    shutil.rmtree(latest_checkpoint(tmp_path / "killed"))
     train(_recipe(corpus), tmp_path / "killed", loop, resume=True, progress=False)
     a, b = _metrics(tmp_path / "straight"), _metrics(tmp_path / "killed")
+    logged = (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
+    steps = [json.loads(ln)["step"] for ln in logged]
+    assert steps == list(range(1, 9))  # what the killed run logged after step 4 was replaced
     for step in range(5, 9):
         for key in ("gen/loss", "disc/loss", "gen/mel"):
             assert a[step][key] == pytest.approx(b[step][key], rel=1e-5, abs=1e-6), (step, key)

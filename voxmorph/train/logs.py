@@ -37,14 +37,23 @@ def spectrogram_figure(audio: np.ndarray, title: str):
 class RunLogger:
     """Writes only when ``enabled`` (the main process of a multi-process run)."""
 
-    def __init__(self, run_dir: Path, enabled: bool = True):
+    def __init__(self, run_dir: Path, enabled: bool = True, start_step: int = 0):
         self.run_dir = Path(run_dir)
         self.enabled = enabled
         self.writer = None
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(self.run_dir / "logs"))
+            self.writer = SummaryWriter(str(self.run_dir / "logs"), purge_step=start_step or None)
+            self._forget_after(start_step)
+
+    def _forget_after(self, step: int) -> None:
+        """Drop metrics a killed run logged after the checkpoint it is resumed from."""
+        path = self.run_dir / "metrics.jsonl"
+        if path.exists():
+            lines = [ln for ln in path.read_text(encoding="utf-8").splitlines()
+                     if ln.strip() and json.loads(ln)["step"] <= step]
+            path.write_text("".join(ln + "\n" for ln in lines), encoding="utf-8")
 
     def scalars(self, step: int, values: Mapping[str, float]) -> None:
         if not self.enabled:

@@ -98,7 +98,7 @@ def train(
     if step:
         loader = accelerator.skip_first_batches(loader, step)
 
-    log = RunLogger(run_dir, enabled=accelerator.is_main_process)
+    log = RunLogger(run_dir, enabled=accelerator.is_main_process, start_step=step)
     meta = {"kind": recipe.kind, "recipe": recipe.config_dict(), "loop": asdict(config), **(extra_meta or {})}
     t_cpu, t_wall = time.process_time(), time.time()
 
