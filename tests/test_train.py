@@ -94,3 +94,30 @@ def test_train_vocoder_cli_debug(corpus, tmp_path):
     assert_user_error(proc, "no such folder")
     assert_user_error(run("vocode", corpus / "p226" / "p226_003.flac", "-o", tmp_path / "x.wav", "--vocoder",
                           "nope", check=False), "unknown vocoder")
+
+
+@pytest.mark.slow
+def test_sigterm_stops_after_a_step_with_checkpoint_and_model(corpus, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "voxmorph.cli", "train", "vocoder", "--data", str(corpus), "--out", str(out),
+           "--config", "debug", "--steps", "100000", "--checkpoint-every", "10"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    deadline = time.time() + 300
+    while latest_checkpoint(out) is None and time.time() < deadline:
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "stopped at step" in err
+    step = int(latest_checkpoint(out).name.split("-")[1])
+    assert 10 <= step < 100000
+    _, meta = load_vocoder(out / "model")
+    assert meta["card"]["steps"] == step
+    run("train", "vocoder", "--out", out, "--resume", "--steps", str(step + 5))
+    assert latest_checkpoint(out).name == f"step-{step + 5:08d}"

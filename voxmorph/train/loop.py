@@ -14,6 +14,9 @@ function of ``s``, so a resumed run continues exactly where the killed one stopp
 from __future__ import annotations
 
 import math
+import signal
+import sys
+import threading
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -58,6 +61,48 @@ def _optimisers(recipe: Recipe, models: dict[str, torch.nn.Module]):
         opts[ph.name] = torch.optim.AdamW(params, ph.lr, betas=ph.betas, weight_decay=ph.weight_decay)
         scheds[ph.name] = torch.optim.lr_scheduler.ExponentialLR(opts[ph.name], gamma=ph.lr_decay)
     return opts, scheds
+
+
+class _StopRequest:
+    """Ctrl-C or SIGTERM asks the loop to stop after the current step (then it checkpoints and
+    exports); a second Ctrl-C interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def restore(self) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def _run_phase(recipe: Recipe, ph, models, opt, sched, batch, carry: dict, step: int, accelerator,
+               sums: dict[str, float]) -> None:
+    """One phase of one step: weighted loss, backward into this phase's optimiser, clip, log sums."""
+    out = recipe.step(ph.name, models, batch, carry, step)
+    loss = out.total()
+    if not torch.isfinite(loss):
+        raise RuntimeError(f"step {step}: {ph.name} loss is {float(loss)}; lower the learning rate")
+    opt.zero_grad(set_to_none=True)
+    accelerator.backward(loss)
+    params = [p for name in ph.modules for p in models[name].parameters()]
+    norm = accelerator.clip_grad_norm_(params, ph.clip)
+    opt.step()
+    sched.step()
+    sums[f"{ph.name}/loss"] += float(loss.detach())
+    sums[f"{ph.name}/grad_norm"] += float(norm)
+    for k, v in out.losses.items():
+        sums[f"{ph.name}/{k}"] += float(v.detach())
+    for k, v in out.metrics.items():
+        sums[f"{ph.name}/{k}"] += float(v)
 
 
 def train(
@@ -119,29 +164,15 @@ def train(
                disable=not (progress and accelerator.is_main_process), dynamic_ncols=True)
     for model in models.values():
         model.train()
+    stop = _StopRequest()
     for batch in loader:
-        if step >= config.steps:
+        if step >= config.steps or stop.requested:
             break
         carry: dict = {}
         for ph in recipe.phases:
-            if step < ph.start:
-                continue
-            out = recipe.step(ph.name, models, batch, carry, step)
-            loss = out.total()
-            if not torch.isfinite(loss):
-                raise RuntimeError(f"step {step}: {ph.name} loss is {float(loss)}; lower the learning rate")
-            opts[ph.name].zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            params = [p for name in ph.modules for p in models[name].parameters()]
-            norm = accelerator.clip_grad_norm_(params, ph.clip)
-            opts[ph.name].step()
-            scheds[ph.name].step()
-            sums[f"{ph.name}/loss"] += float(loss.detach())
-            sums[f"{ph.name}/grad_norm"] += float(norm)
-            for k, v in out.losses.items():
-                sums[f"{ph.name}/{k}"] += float(v.detach())
-            for k, v in out.metrics.items():
-                sums[f"{ph.name}/{k}"] += float(v)
+            if step >= ph.start:
+                _run_phase(recipe, ph, models, opts[ph.name], scheds[ph.name], batch, carry, step,
+                           accelerator, sums)
         sums["_n"] += 1
         step += 1
         bar.update()
@@ -159,6 +190,9 @@ def train(
             saved = checkpoint()
     bar.close()
     log.close()
+    stop.restore()
+    if stop.requested:
+        print(f"stopped at step {step}: checkpoint and model saved; continue with --resume", file=sys.stderr)
     if saved is None or not math.isclose(read_meta(saved)["step"], step):
         saved = checkpoint()
     cpu, wall = usage()
