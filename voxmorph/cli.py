@@ -383,7 +383,8 @@ def bench_live(
         neural = _neural_or_none(vocoder)
         if neural is not None:
             _one_torch_thread()
-        md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1), vocoder=neural)
+        md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1),
+                            vocoder=neural)
     typer.echo(md.rstrip())
 
 
