@@ -29,6 +29,17 @@ class DiscriminatorConfig:
     resolution_channels: int = 16
 
 
+def _run_stack(convs: nn.ModuleList, out: nn.Module, h: torch.Tensor) -> Output:
+    """Leaky-ReLU conv stack then the logit conv; every layer's output is a feature map."""
+    fmaps = []
+    for conv in convs:
+        h = nn.functional.leaky_relu(conv(h), 0.1)
+        fmaps.append(h)
+    h = out(h)
+    fmaps.append(h)
+    return h.flatten(1), fmaps
+
+
 class PeriodDiscriminator(nn.Module):
     def __init__(self, period: int, channels: tuple[int, ...]):
         super().__init__()
@@ -47,13 +58,7 @@ class PeriodDiscriminator(nn.Module):
         if n % self.period:
             x = nn.functional.pad(x, (0, self.period - n % self.period), mode="reflect")
         h = x.reshape(b, 1, -1, self.period)
-        fmaps = []
-        for conv in self.convs:
-            h = nn.functional.leaky_relu(conv(h), 0.1)
-            fmaps.append(h)
-        h = self.out(h)
-        fmaps.append(h)
-        return h.flatten(1), fmaps
+        return _run_stack(self.convs, self.out, h)
 
 
 class ResolutionDiscriminator(nn.Module):
@@ -74,13 +79,7 @@ class ResolutionDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> Output:
         spec = torch.stft(x, self.n_fft, self.hop, window=self.window, center=True, return_complex=True)
         h = torch.log(spec.abs().clamp(min=1e-5))[:, None]
-        fmaps = []
-        for conv in self.convs:
-            h = nn.functional.leaky_relu(conv(h), 0.1)
-            fmaps.append(h)
-        h = self.out(h)
-        fmaps.append(h)
-        return h.flatten(1), fmaps
+        return _run_stack(self.convs, self.out, h)
 
 
 class Discriminators(nn.Module):
