@@ -13,7 +13,6 @@ function of ``s``, so a resumed run continues exactly where the killed one stopp
 
 from __future__ import annotations
 
-import math
 import signal
 import sys
 import threading
@@ -105,22 +104,20 @@ def _run_phase(recipe: Recipe, ph, models, opt, sched, batch, carry: dict, step:
         sums[f"{ph.name}/{k}"] += float(v)
 
 
-def train(
-    recipe: Recipe, run_dir: str | Path, config: LoopConfig = LoopConfig(), resume: bool = False,
-    progress: bool = True, extra_meta: dict | None = None,
-) -> TrainResult:
-    """Train ``recipe`` for ``config.steps`` steps in total, checkpointing into ``run_dir``."""
-    run_dir = Path(run_dir)
-    found = latest_checkpoint(run_dir) if resume else None
+def _checkpoint_to_resume(run_dir: Path, resume: bool, kind: str) -> Path | None:
+    found = latest_checkpoint(run_dir)
     if resume and found is None:
         raise UserError(f"{run_dir}: no checkpoint to resume from")
-    if not resume and latest_checkpoint(run_dir) is not None:
+    if not resume and found is not None:
         raise UserError(f"{run_dir}: already holds a run; pass --resume to continue it or pick a new folder")
-    if found is not None and read_meta(found)["kind"] != recipe.kind:
-        raise UserError(f"{found}: a {read_meta(found)['kind']} checkpoint, not {recipe.kind}")
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    set_seed(config.seed)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if found is not None and read_meta(found)["kind"] != kind:
+        raise UserError(f"{found}: a {read_meta(found)['kind']} checkpoint, not {kind}")
+    return found
+
+
+def _prepare(accelerator: Accelerator, recipe: Recipe, config: LoopConfig, found: Path | None):
+    """Modules, optimisers, schedulers and data through Accelerate, restored from ``found``;
+    also ``(step, cpu_seconds, wall_seconds)`` reached so far."""
     models = recipe.build()
     opts, scheds = _optimisers(recipe, models)
     names = list(models)
@@ -128,20 +125,43 @@ def train(
     models = dict(zip(names, prepared[: len(names)], strict=True))
     opts = dict(zip(opts, prepared[len(names) : len(names) + len(opts)], strict=True))
     scheds = dict(zip(scheds, prepared[len(names) + len(opts) :], strict=True))
-
-    step, cpu0, wall0 = 0, 0.0, 0.0
+    reached = (0, 0.0, 0.0)
     if found is not None:
         accelerator.load_state(str(found))
         meta = read_meta(found)
-        step, cpu0, wall0 = meta["step"], meta.get("cpu_seconds", 0.0), meta.get("wall_seconds", 0.0)
+        reached = (meta["step"], meta.get("cpu_seconds", 0.0), meta.get("wall_seconds", 0.0))
     total = config.steps * config.batch_size * accelerator.num_processes
     data = Subset(recipe.dataset(), range(min(total, len(recipe.dataset()))))
     # its own generator: creating an iterator draws a seed, which must not shift the global RNG
     loader = DataLoader(data, batch_size=config.batch_size, shuffle=False, drop_last=True,
                         generator=torch.Generator().manual_seed(config.seed))
     loader = accelerator.prepare(loader)
-    if step:
-        loader = accelerator.skip_first_batches(loader, step)
+    if reached[0]:
+        loader = accelerator.skip_first_batches(loader, reached[0])
+    return models, opts, scheds, loader, reached
+
+
+def _averages(sums: dict[str, float], scheds: dict, cpu_seconds: float) -> dict[str, float]:
+    """Mean of each summed value since the last log, learning rates and CPU-hours; resets ``sums``."""
+    n = sums.pop("_n")
+    out = {k: v / n for k, v in sums.items()}
+    out.update({f"lr/{k}": s.get_last_lr()[0] for k, s in scheds.items()})
+    out["cpu_hours"] = cpu_seconds / 3600
+    sums.clear()
+    return out
+
+
+def train(
+    recipe: Recipe, run_dir: str | Path, config: LoopConfig = LoopConfig(), resume: bool = False,
+    progress: bool = True, extra_meta: dict | None = None,
+) -> TrainResult:
+    """Train ``recipe`` for ``config.steps`` steps in total, checkpointing into ``run_dir``."""
+    run_dir = Path(run_dir)
+    found = _checkpoint_to_resume(run_dir, resume, recipe.kind)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    set_seed(config.seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    models, opts, scheds, loader, (step, cpu0, wall0) = _prepare(accelerator, recipe, config, found)
 
     log = RunLogger(run_dir, enabled=accelerator.is_main_process, start_step=step)
     meta = {"kind": recipe.kind, "recipe": recipe.config_dict(), "loop": asdict(config), **(extra_meta or {})}
@@ -177,13 +197,9 @@ def train(
         step += 1
         bar.update()
         if step % config.log_every == 0 or step == config.steps:
-            n = sums.pop("_n")
-            last = {k: v / n for k, v in sums.items()}
-            last.update({f"lr/{k}": s.get_last_lr()[0] for k, s in scheds.items()})
-            last["cpu_hours"] = usage()[0] / 3600
+            last = _averages(sums, scheds, usage()[0])
             log.scalars(step, last)
             bar.set_postfix({k.split("/")[0]: f"{v:.3g}" for k, v in last.items() if k.endswith("/loss")})
-            sums.clear()
         if step % config.sample_every == 0 and accelerator.is_main_process:
             log.samples(step, recipe.samples({k: accelerator.unwrap_model(m) for k, m in models.items()}))
         if step % config.checkpoint_every == 0 or step == config.steps:
@@ -193,7 +209,7 @@ def train(
     stop.restore()
     if stop.requested:
         print(f"stopped at step {step}: checkpoint and model saved; continue with --resume", file=sys.stderr)
-    if saved is None or not math.isclose(read_meta(saved)["step"], step):
+    if saved is None or read_meta(saved)["step"] != step:
         saved = checkpoint()
     cpu, wall = usage()
     if accelerator.is_main_process:
