@@ -39,6 +39,17 @@ def _lobe_table(oversample: int = 64) -> tuple[np.ndarray, np.ndarray]:
     return offsets[keep], spec[keep]
 
 
+@lru_cache(maxsize=1)
+def _filterbank_t() -> np.ndarray:
+    """Mel filterbank, transposed, float64: read on every (live) frame, built once."""
+    return mel_filterbank().numpy().T.astype(np.float64)
+
+
+@lru_cache(maxsize=1)
+def _window_energy() -> float:
+    return float(np.sum(np.hanning(WIN_LENGTH + 1)[:-1] ** 2))
+
+
 def _lobe(delta: np.ndarray) -> np.ndarray:
     offsets, power = _lobe_table()
     return np.interp(np.abs(delta), offsets, power, right=0.0)
@@ -58,8 +69,7 @@ def render_power(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:
     """WORLD frames (``f0 (T,)``, ``sp``/``ap`` ``(T, any bins)``) -> STFT power ``(T, N_FFT // 2 + 1)``."""
     sp, ap = to_stft_grid(sp), to_stft_grid(ap)
     n_bins = sp.shape[1]
-    w_sum2 = np.sum(np.hanning(WIN_LENGTH + 1)[:-1] ** 2)
-    power = NOISE_GAIN * w_sum2 * sp * np.where(f0[:, None] > 0, ap, 1.0)
+    power = NOISE_GAIN * _window_energy() * sp * np.where(f0[:, None] > 0, ap, 1.0)
     bins = np.arange(n_bins)
     for i in np.flatnonzero(f0 > 0):
         k = np.arange(1, int((SAMPLE_RATE / 2) / f0[i]) + 1)
@@ -75,5 +85,5 @@ def render_power(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:
 def render_log_mel(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:
     """WORLD frames -> natural-log mel ``(N_MELS, T)``, on the scale of :func:`log_mel`."""
     magnitude = np.sqrt(render_power(f0, sp, ap))
-    mel = magnitude @ mel_filterbank().numpy().T.astype(np.float64)
+    mel = magnitude @ _filterbank_t()
     return np.log(np.maximum(mel, LOG_FLOOR)).T.astype(np.float32)

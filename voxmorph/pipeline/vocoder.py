@@ -24,7 +24,7 @@ from voxmorph.audio.features import log_mel
 from voxmorph.audio.world_mel import render_log_mel
 from voxmorph.errors import UserError
 from voxmorph.models.onnx import ONNX_FILE
-from voxmorph.models.vocoder import SourceFilterVocoder, VocoderStream, load_vocoder
+from voxmorph.models.vocoder import SourceFilterVocoder, load_vocoder
 
 DEFAULT_VOCODER_DIR = Path(__file__).resolve().parent.parent / "models" / "weights" / "vocoder"
 """The shipped vocoder (safetensors + config.json with its model card)."""
@@ -90,9 +90,6 @@ class NeuralVocoder:
 
     def resynthesise(self, x: np.ndarray) -> np.ndarray:
         return self.synthesise(*self.analyse(x))[: len(x)]
-
-    def stream(self) -> VocoderStream:
-        return VocoderStream(self.model)
 
     def synthesise_world(self, feats: world.WorldFeatures) -> np.ndarray:
         """WORLD features (any frame period dividing 10 ms) -> audio: the mel they describe
