@@ -148,3 +148,13 @@ def test_shipped_vocoder_rebuilds_an_unseen_speaker(male_wav):
     onnx = NeuralVocoder.load(runtime="onnx")
     mel, f0 = voc.analyse(x)
     np.testing.assert_allclose(onnx.synthesise(mel, f0), NeuralVocoder.load().synthesise(mel, f0), atol=1e-3)
+
+
+def test_long_inputs_synthesise_in_chunks_to_the_same_audio(model):
+    from voxmorph.pipeline.vocoder import NeuralVocoder
+
+    mel, f0, _ = _inputs(t=95)
+    whole = NeuralVocoder(model, seed=3).synthesise(mel[0], f0[0])
+    chunked = NeuralVocoder(model, seed=3, chunk_frames=20).synthesise(mel[0], f0[0])
+    assert chunked.shape == whole.shape == (95 * HOP,)
+    np.testing.assert_allclose(chunked, whole, atol=1e-4, rtol=1e-4)

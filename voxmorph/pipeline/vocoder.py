@@ -23,8 +23,12 @@ from voxmorph.audio.f0 import get_tracker
 from voxmorph.audio.features import log_mel
 from voxmorph.audio.world_mel import render_log_mel
 from voxmorph.errors import UserError
+from voxmorph.models.excitation import centred_f0
 from voxmorph.models.onnx import ONNX_FILE
-from voxmorph.models.vocoder import SourceFilterVocoder, load_vocoder
+from voxmorph.models.vocoder import SourceFilterVocoder, VocoderStream, load_vocoder
+
+CHUNK_FRAMES = 3000
+"""Frames (30 s) above which synthesis runs through the stream in chunks, in bounded memory."""
 
 DEFAULT_VOCODER_DIR = Path(__file__).resolve().parent.parent / "models" / "weights" / "vocoder"
 """The shipped vocoder (safetensors + config.json with its model card)."""
@@ -45,13 +49,14 @@ class NeuralVocoder:
 
     def __init__(self, model: SourceFilterVocoder, meta: dict | None = None, f0_tracker: str = "harvest",
                  runtime: str = "torch", seed: int = 0, onnx_path: Path | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, chunk_frames: int = CHUNK_FRAMES):
         if runtime not in ("torch", "onnx"):
             raise UserError(f"unknown runtime '{runtime}'; choose torch or onnx")
         self.model = model.eval()
         self.meta = meta or {}
         self.tracker = get_tracker(f0_tracker)
         self.runtime = runtime
+        self.chunk_frames = chunk_frames
         self.generator = torch.Generator().manual_seed(seed)
         self.onnx_path = onnx_path if onnx_path is not None and onnx_path.exists() else None
         self._render = model.render
@@ -79,8 +84,21 @@ class NeuralVocoder:
         f0 = torch.as_tensor(f0, dtype=torch.float32)[None]
         t = mel.shape[-1]
         noise = torch.randn(1, t * HOP, generator=self.generator)
+        if self.runtime == "torch" and t > self.chunk_frames:
+            return self._synthesise_chunked(mel, f0, noise)
         cond, pulses, noise = SourceFilterVocoder.inputs(mel, f0, noise)
         return self._render(cond, pulses, noise)[0, HOP : HOP + t * HOP].numpy()
+
+    def _synthesise_chunked(self, mel: torch.Tensor, f0: torch.Tensor, noise: torch.Tensor) -> np.ndarray:
+        """The same output through the model's stream, ``chunk_frames`` at a time: the per-frame
+        filters of a long file never sit in memory at once."""
+        t, c = mel.shape[-1], self.chunk_frames
+        f0_s = centred_f0(f0)
+        stream = VocoderStream(self.model)
+        parts = [stream.process(mel[..., i : i + c], f0[:, i : i + c], f0_s[:, i * HOP : (i + c) * HOP],
+                                noise[:, i * HOP : (i + c) * HOP]) for i in range(0, t, c)]
+        parts.append(stream.ola[:, :HOP])  # the last, partial hop still in the overlap-add tail
+        return torch.cat(parts, dim=-1)[0, HOP : HOP + t * HOP].numpy()
 
     def analyse(self, x: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
         """``(n,)`` audio -> log-mel ``(N_MELS, T)`` and F0 ``(T,)`` on the same 10 ms grid."""
