@@ -25,7 +25,7 @@ from torch import nn
 from voxmorph.audio.constants import HOP, N_MELS
 from voxmorph.audio.io import atomic_path
 from voxmorph.errors import UserError
-from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm
+from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, pointwise
 from voxmorph.models.excitation import (
     SYN_BINS,
     centred_f0,
@@ -91,7 +91,7 @@ class SourceFilterVocoder(nn.Module):
 
     def log_gains(self, h: torch.Tensor) -> torch.Tensor:
         """Backbone output ``(B, C, T)`` -> ``(B, T, 2, SYN_BINS)`` log-magnitudes (harmonic, noise)."""
-        g = self.head(self.norm(h)).transpose(1, 2)
+        g = pointwise(self.head, self.norm(h).transpose(1, 2))
         g = MAX_LOG_GAIN - nn.functional.softplus(MAX_LOG_GAIN - g)
         return g.reshape(g.shape[0], g.shape[1], 2, SYN_BINS)
 
