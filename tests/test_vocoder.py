@@ -9,6 +9,8 @@ import torch
 from voxmorph.audio.constants import HOP, N_MELS, SAMPLE_RATE
 from voxmorph.errors import UserError
 from voxmorph.models.excitation import SYN_BINS, centred_f0, fill_unvoiced, harmonic_pulses, sample_f0
+from voxmorph.models.frame_vocoder import FrameVocoder
+from voxmorph.models.frame_vocoder import sample_f0 as numpy_sample_f0
 from voxmorph.models.vocoder import (
     CONFIGS,
     SourceFilterVocoder,
@@ -102,6 +104,29 @@ def test_stream_equals_offline(model):
     ys = torch.cat(outs, dim=-1)
     assert ys.shape == y.shape
     torch.testing.assert_close(ys[:, stream.delay :], y[:, : -stream.delay], atol=1e-4, rtol=1e-4)
+
+
+def test_numpy_frame_vocoder_equals_the_torch_stream(model):
+    mel, f0, noise = _inputs(t=40, seed=3)
+    f0_s = centred_f0(f0)
+    with torch.no_grad():
+        torch_stream, numpy_stream = VocoderStream(model), FrameVocoder(model)
+        i = 0
+        for k in (1, 1, 2, 5, 1, 30):
+            frames, span = slice(i, i + k), slice(i * HOP, (i + k) * HOP)
+            want = torch_stream.process(mel[..., frames], f0[:, frames], f0_s[:, span], noise[:, span])
+            got = numpy_stream.process(mel[0, :, frames].numpy(), f0[0, frames].numpy(),
+                                       f0_s[0, span].numpy(), noise[0, span].numpy())
+            np.testing.assert_allclose(got, want[0].numpy(), atol=1e-5)
+            i += k
+    assert np.abs(got).max() > 1e-3  # not trivially silent
+
+
+def test_numpy_sample_f0_equals_torch():
+    frames = torch.tensor([[0.0, 100.0, 120.0, 0.0, 0.0, 90.0], [80.0, 0.0, 150.0, 150.0, 0.0, 0.0]])
+    previous = torch.tensor([0.0, 70.0])
+    want = sample_f0(frames, previous, 80)
+    np.testing.assert_array_equal(numpy_sample_f0(frames.numpy(), previous.numpy(), 80), want.numpy())
 
 
 def test_save_load_round_trip(model, tmp_path):

@@ -55,14 +55,22 @@ def _lobe(delta: np.ndarray) -> np.ndarray:
     return np.interp(np.abs(delta), offsets, power, right=0.0)
 
 
+@lru_cache(maxsize=4)
+def _grid_weights(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear interpolation from ``n`` bins over [0, Nyquist] to the STFT bins: left index, right
+    index and right weight (what ``np.interp`` computes, built once per bin count)."""
+    pos = np.linspace(0.0, n - 1.0, N_FFT // 2 + 1)
+    left = np.minimum(np.floor(pos).astype(int), n - 2)
+    return left, left + 1, pos - left
+
+
 def to_stft_grid(values: np.ndarray) -> np.ndarray:
     """``(T, any bins)`` spectrum over [0, Nyquist] -> ``(T, N_FFT // 2 + 1)`` by interpolation."""
     n = values.shape[1]
     if n == N_FFT // 2 + 1:
         return values
-    src = np.linspace(0.0, 1.0, n)
-    dst = np.linspace(0.0, 1.0, N_FFT // 2 + 1)
-    return np.stack([np.interp(dst, src, row) for row in values])
+    left, right, w = _grid_weights(n)
+    return values[:, left] * (1.0 - w) + values[:, right] * w
 
 
 def render_power(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 Drop-in for :class:`~voxmorph.realtime.pulse_synth.PulseSynth`: ``process(f0, sp, ap)`` takes
 5 ms WORLD frames and returns 80 samples per frame. Every other frame (the 10 ms grid of the
 vocoder) is rendered to log-mel (:func:`voxmorph.audio.world_mel.render_log_mel`) and fed to a
-:class:`~voxmorph.models.vocoder.VocoderStream`; its output is passed through a FIFO.
+:class:`~voxmorph.models.frame_vocoder.FrameVocoder` (the numpy form of the vocoder stream); its
+output is passed through a FIFO.
 
 Timing: after 5 ms frame ``k`` the vocoder has produced audio up to ``floor(k / 2) * 10 ms``, up to
 7.5 ms less than the pulse synthesiser, so this synthesiser declares :data:`EXTRA_DELAY` and the
@@ -14,12 +15,11 @@ before it to the frame itself and then holds (see :mod:`voxmorph.models.excitati
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from voxmorph.audio.constants import HOP
 from voxmorph.audio.world_mel import render_log_mel
-from voxmorph.models.excitation import sample_f0
-from voxmorph.models.vocoder import SourceFilterVocoder, VocoderStream
+from voxmorph.models.frame_vocoder import FrameVocoder, sample_f0
+from voxmorph.models.vocoder import SourceFilterVocoder
 
 EXTRA_DELAY = 120
 """Samples of output delay beyond the pulse synthesiser's (7.5 ms)."""
@@ -35,28 +35,25 @@ class NeuralFrameSynth:
             raise ValueError(f"frame hop {frame_hop} does not divide the vocoder hop {HOP}")
         self.step = HOP // frame_hop
         self.frame_hop = frame_hop
-        self._stream = VocoderStream(model, seed=seed)
+        self._stream = FrameVocoder(model, seed=seed)
         self._frame = 0
         self._last_f0 = 0.0
         self._fifo = np.zeros(0, np.float32)
 
-    def _pulse_f0(self, f0: np.ndarray, keep: np.ndarray) -> torch.Tensor:
+    def _pulse_f0(self, f0: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """Sample F0 over each kept frame's 10 ms: glide from the frame before it, then hold."""
         f0_all = np.concatenate([[self._last_f0], f0]).astype(np.float32)
-        here = torch.from_numpy(f0_all[keep + 1])
-        pairs = torch.stack([here] * self.step, dim=1)  # (N, step): the frame, held
-        return sample_f0(pairs, torch.from_numpy(f0_all[keep]), self.frame_hop).reshape(1, -1)
+        pairs = np.repeat(f0_all[keep + 1, None], self.step, axis=1)  # (N, step): the frame, held
+        return sample_f0(pairs, f0_all[keep], self.frame_hop).reshape(-1)
 
-    @torch.inference_mode()
     def process(self, f0: np.ndarray, sp: np.ndarray, ap: np.ndarray) -> np.ndarray:
         idx = np.arange(self._frame, self._frame + len(f0))
         keep = np.flatnonzero(idx % self.step == 0)
         self._frame += len(f0)
         if keep.size:
             mel = render_log_mel(f0[keep], sp[keep], ap[keep])
-            frames = torch.from_numpy(f0[keep].astype(np.float32))[None]
-            y = self._stream.process(torch.from_numpy(mel)[None], frames, self._pulse_f0(f0, keep))
-            self._fifo = np.concatenate([self._fifo, y[0].numpy()])
+            y = self._stream.process(mel, f0[keep].astype(np.float32), self._pulse_f0(f0, keep))
+            self._fifo = np.concatenate([self._fifo, y])
         if len(f0):
             self._last_f0 = float(f0[-1])
         n = len(f0) * self.frame_hop
