@@ -31,7 +31,9 @@ train_app = _typer("Train voxmorph's models on speech corpora (CPU by default; G
 app.add_typer(voice_app, name="voice")
 app.add_typer(eval_app, name="eval")
 app.add_typer(bench_app, name="bench")
+data_app = _typer("Prepare training data.")
 app.add_typer(train_app, name="train")
+app.add_typer(data_app, name="data")
 
 F0Option = Annotated[
     str, typer.Option("--f0", help="F0 tracker: harvest (accurate), dio (fast) or praat.")
@@ -145,6 +147,8 @@ def convert(
     pitch_shift: Annotated[float, typer.Option(help="Extra pitch shift in semitones.")] = 0.0,
     denoise: Annotated[bool, typer.Option("--denoise", help="Reduce stationary noise first.")] = False,
     vocoder: SynthOption = "world",
+    model: Annotated[str, typer.Option(help="Converter: world (the no-training baseline) or neural "
+                                       "(content encoder + VAE decoder + neural vocoder).")] = "world",
 ):
     """Convert recordings into a voice.
 
@@ -161,9 +165,19 @@ def convert(
     target = VoiceStore().get(voice)
     if len(plan) > 1:
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
-    neural = _neural_or_none(vocoder)
-    options = WorldConverterOptions(MappingOptions(pitch_shift=pitch_shift), f0_tracker=f0, denoise=denoise)
-    converter = WorldConverter(target, options, **({"synthesise": neural.synthesise_world} if neural else {}))
+    mapping = MappingOptions(pitch_shift=pitch_shift)
+    if model == "neural":
+        from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralConverterOptions, NeuralModels
+
+        converter = NeuralConverter(target, NeuralModels.load(),
+                                    NeuralConverterOptions(mapping, f0_tracker=f0, denoise=denoise))
+    elif model == "world":
+        neural = _neural_or_none(vocoder)
+        options = WorldConverterOptions(mapping, f0_tracker=f0, denoise=denoise)
+        synth = {"synthesise": neural.synthesise_world} if neural else {}
+        converter = WorldConverter(target, options, **synth)
+    else:
+        raise UserError(f"unknown converter '{model}'; choose world or neural")
     for src, dst in plan:
         duration = probe(src).duration
         start = time.perf_counter()
@@ -195,6 +209,28 @@ def vocode(
     took = time.perf_counter() - start
     save_audio(output, y)
     typer.echo(f"{input} -> {output} ({voc.name} vocoder, {duration:.1f} s audio in {took:.1f} s)")
+
+
+@app.command()
+def transcribe(
+    input: Annotated[Path, typer.Argument(help="Audio file, any format/rate.")],
+    phones: Annotated[bool, typer.Option("--phones", help="Phones from voxmorph's content encoder "
+                                         "instead of words.")] = False,
+    model: Annotated[Path | None, typer.Option(help="A content encoder folder (default: shipped).")] = None,
+):
+    """Print what is said: words through pocketsphinx's bundled US-English model, or with --phones
+    the phone string voxmorph's content encoder recognises (espeak-ng phone set)."""
+    from voxmorph.audio.io import load_audio
+
+    x = load_audio(input)
+    if phones:
+        from voxmorph.pipeline.recognise import PhoneRecogniser
+
+        typer.echo(" ".join(PhoneRecogniser.load(model)(x)))
+    else:
+        from voxmorph.eval.asr import Transcriber
+
+        typer.echo(Transcriber()(x))
 
 
 @app.command("devices")
@@ -388,21 +424,39 @@ def bench_live(
     typer.echo(md.rstrip())
 
 
+DataOption = Annotated[list[Path], typer.Option(
+    "--data", help="A corpus folder (repeat for several): VCTK, LibriSpeech/LibriTTS, LJSpeech, VCC, "
+    "EmoDB, ESD, CREMA-D, or any folder of speaker folders.")]
+ConfigOption = Annotated[str, typer.Option(help="debug (for tests), small (shipped) or base.")]
+ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")]
+StepsOption = Annotated[int | None, typer.Option(help="Total steps to reach (default: the config's).")]
+LayoutOption = Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")]
+CheckpointOption = Annotated[int, typer.Option(help="Steps between checkpoints.")]
+SampleOption = Annotated[int, typer.Option(help="Steps between audio samples and plots.")]
+
+
+def _train(kind: str, data, out: Path, config, resume, steps, batch_size, layout, checkpoint_every,
+           sample_every, **overrides) -> None:
+    from voxmorph.train.runs import run_training
+
+    result = run_training(kind, data, out, config, resume, steps, batch_size, layout, checkpoint_every,
+                          sample_every, overrides=overrides)
+    typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {out / 'model'}")
+
+
 @train_app.command("vocoder")
 def train_vocoder(
-    data: Annotated[list[Path], typer.Option(
-        "--data", help="A corpus folder (repeat for several): VCTK, LibriSpeech/LibriTTS, LJSpeech, VCC, "
-        "EmoDB, ESD, CREMA-D, or any folder of speaker folders.")] = [],  # noqa: B006
+    data: DataOption = [],  # noqa: B006
     out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, samples, model/.")] = (
         Path("runs/vocoder")
     ),
-    config: Annotated[str, typer.Option(help="debug (for tests), small (shipped) or base.")] = "small",
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
-    steps: Annotated[int | None, typer.Option(help="Total steps to reach (default: the config's).")] = None,
+    config: ConfigOption = "small",
+    resume: ResumeOption = False,
+    steps: StepsOption = None,
     batch_size: Annotated[int, typer.Option(help="Segments per step (per process).")] = 8,
-    layout: Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")] = None,
-    checkpoint_every: Annotated[int, typer.Option(help="Steps between checkpoints.")] = 500,
-    sample_every: Annotated[int, typer.Option(help="Steps between audio samples and plots.")] = 2000,
+    layout: LayoutOption = None,
+    checkpoint_every: CheckpointOption = 500,
+    sample_every: SampleOption = 2000,
 ):
     """Train the neural vocoder (mel + F0 -> waveform) by copy synthesis of the given corpora.
 
@@ -410,11 +464,77 @@ def train_vocoder(
     logs go to OUT/logs. Kill it at any time and continue with --resume. The trained model lands
     in OUT/model (use it with 'voxmorph vocode --model OUT/model').
     """
-    from voxmorph.train.runs import run_vocoder_training
+    _train("vocoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every)
 
-    result = run_vocoder_training(data, out, config, resume, steps, batch_size, layout,
-                                  checkpoint_every, sample_every)
-    typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {out / 'model'}")
+
+@data_app.command("synth")
+def data_synth(
+    out: Annotated[Path, typer.Option("--out", help="Corpus folder to write (LibriSpeech layout).")] = Path(
+        "runs/data/synthetic"
+    ),
+    per_voice: Annotated[int, typer.Option(help="Sentences per voice.")] = 100,
+    piper_per_voice: Annotated[int | None, typer.Option(
+        help="Sentences per piper voice (default: --per-voice).")] = None,
+    espeak_voices: Annotated[int, typer.Option(help="espeak-ng voices (random variant, pitch, rate).")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed of the sentences and voices.")] = 0,
+):
+    """Write transcribed synthetic speech for phone training: Faker sentences read by the bundled
+    piper joe voice (three speaking rates) and by espeak-ng voices. Existing files are kept, so
+    an interrupted run continues where it stopped."""
+    from voxmorph.data.synthetic import default_voices, generate
+
+    voices = default_voices(espeak_voices, seed)
+    n = generate(out, per_voice, voices, seed, piper_per_voice=piper_per_voice)
+    typer.echo(f"{n} utterances by {len(voices)} voices in {out}")
+
+
+@train_app.command("content")
+def train_content(
+    data: DataOption = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, model/.")] = (
+        Path("runs/content")
+    ),
+    config: ConfigOption = "small",
+    resume: ResumeOption = False,
+    steps: StepsOption = None,
+    batch_size: Annotated[int, typer.Option(help="Utterances per step (per process).")] = 8,
+    layout: LayoutOption = None,
+    checkpoint_every: CheckpointOption = 500,
+    sample_every: SampleOption = 2000,
+):
+    """Train the content encoder: phone CTC on the transcribed corpora among --data, and a speaker
+    classifier behind gradient reversal on all of them, with speed and vocal-tract perturbation.
+
+    Transcribed synthetic speech comes from 'voxmorph data synth'. The bar shows the CTC loss; the
+    logs also show the phone error rate and the speaker classifier's accuracy (it should fall toward
+    chance). The encoder lands in OUT/model.
+    """
+    _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every)
+
+
+@train_app.command("decoder")
+def train_decoder(
+    data: DataOption = [],  # noqa: B006
+    content_model: Annotated[Path, typer.Option(
+        help="The trained content encoder (frozen while the decoder trains).")] = Path("runs/content/model"),
+    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, model/.")] = (
+        Path("runs/decoder")
+    ),
+    config: ConfigOption = "small",
+    resume: ResumeOption = False,
+    steps: StepsOption = None,
+    batch_size: Annotated[int, typer.Option(help="Segments per step (per process).")] = 8,
+    layout: LayoutOption = None,
+    checkpoint_every: CheckpointOption = 500,
+    sample_every: SampleOption = 2000,
+):
+    """Train the VAE decoder (content + F0 + energy + speaker embedding -> mel) on real multi-speaker
+    speech, GAN-refined against a mel discriminator. The decoder lands in OUT/model."""
+    if not resume and not (content_model / "config.json").exists():
+        hint = "train one with 'voxmorph train content'"
+        raise UserError(f"{content_model}: no content encoder there ({hint})")
+    _train("decoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
+           content_model=str(content_model.resolve()))
 
 
 @bench_app.command("vocoder")

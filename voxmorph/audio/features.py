@@ -11,6 +11,8 @@ from voxmorph.audio.constants import F_MAX, F_MIN, HOP, N_FFT, N_MELS, SAMPLE_RA
 
 LOG_FLOOR = 1e-5
 """Magnitude floor before the log, so silence maps to a finite value (about -11.5)."""
+SILENCE_LOG_MEL = float(np.log(LOG_FLOOR))
+"""Log-mel of digital silence: what models see as padding and past the end of a file."""
 
 
 def hz_to_mel(f: np.ndarray) -> np.ndarray:
@@ -26,14 +28,29 @@ def mel_to_hz(m: np.ndarray) -> np.ndarray:
     return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * 200.0 / 3.0)
 
 
-@lru_cache(maxsize=8)
+VTLP_BOUNDARY_HZ = 4800.0
+"""Vocal-tract-length warping scales frequencies below about this, and maps the rest linearly
+onto what is left of the band so that Nyquist stays Nyquist (Jaitly & Hinton 2013)."""
+
+
+def vtlp(freqs: np.ndarray, alpha: float, nyquist: float) -> np.ndarray:
+    """Piecewise-linear vocal-tract-length warp of ``freqs``: ``alpha > 1`` moves formants up."""
+    if alpha == 1.0:
+        return freqs
+    knee = VTLP_BOUNDARY_HZ * min(alpha, 1.0) / alpha
+    upper = nyquist - (nyquist - alpha * knee) * (nyquist - freqs) / (nyquist - knee)
+    return np.where(freqs <= knee, alpha * freqs, upper)
+
+
+@lru_cache(maxsize=64)
 def mel_filterbank(
     sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS, fmin: float = F_MIN,
-    fmax: float | None = None,
+    fmax: float | None = None, warp: float = 1.0,
 ) -> torch.Tensor:
-    """Slaney-normalised triangular filters ``(n_mels, n_fft // 2 + 1)``."""
+    """Slaney-normalised triangular filters ``(n_mels, n_fft // 2 + 1)``; ``warp != 1`` reads each
+    FFT bin at its :func:`vtlp`-warped frequency (a voice with a shorter or longer vocal tract)."""
     fmax = sr / 2 if fmax is None else fmax
-    fft_freqs = np.linspace(0.0, sr / 2, n_fft // 2 + 1)
+    fft_freqs = vtlp(np.linspace(0.0, sr / 2, n_fft // 2 + 1), warp, sr / 2)
     edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
     lower = (fft_freqs[None, :] - edges[:-2, None]) / np.diff(edges)[:-1, None]
     upper = (edges[2:, None] - fft_freqs[None, :]) / np.diff(edges)[1:, None]
@@ -48,10 +65,11 @@ def stft_magnitude(x: torch.Tensor) -> torch.Tensor:
     return spec.abs()
 
 
-def log_mel(x: np.ndarray | torch.Tensor, n_mels: int = N_MELS) -> torch.Tensor:
-    """Waveform ``(..., n)`` at :data:`SAMPLE_RATE` -> natural-log mel ``(..., n_mels, n // HOP + 1)``."""
+def log_mel(x: np.ndarray | torch.Tensor, n_mels: int = N_MELS, warp: float = 1.0) -> torch.Tensor:
+    """Waveform ``(..., n)`` at :data:`SAMPLE_RATE` -> natural-log mel ``(..., n_mels, n // HOP + 1)``;
+    ``warp`` applies a vocal-tract-length perturbation (training augmentation)."""
     x = torch.as_tensor(x, dtype=torch.float32)
-    mel = torch.matmul(mel_filterbank(n_mels=n_mels, fmax=F_MAX), stft_magnitude(x))
+    mel = torch.matmul(mel_filterbank(n_mels=n_mels, fmax=F_MAX, warp=warp), stft_magnitude(x))
     return torch.log(torch.clamp(mel, min=LOG_FLOOR))
 
 

@@ -48,9 +48,13 @@ class Features:
         return len(self.f0)
 
 
-def compute_features(path: Path) -> Features:
+def compute_features(path: Path, f0_tracker: str | None = F0_TRACKER) -> Features:
+    """Audio and F0 of one file; without a tracker the F0 is all zeros (for models that need none)."""
     x = load_audio(path, SAMPLE_RATE)
-    f0 = get_tracker(F0_TRACKER)(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[: len(x) // HOP + 1]
+    if f0_tracker is None:
+        f0 = np.zeros(len(x) // HOP + 1)
+    else:
+        f0 = get_tracker(f0_tracker)(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[: len(x) // HOP + 1]
     pcm = np.round(np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
     return Features(pcm, f0.astype(np.float32))
 
@@ -58,19 +62,20 @@ def compute_features(path: Path) -> Features:
 class FeatureCache:
     """``cache[utterance] -> Features``, computing and storing each file once."""
 
-    def __init__(self, folder: str | Path | None = None):
+    def __init__(self, folder: str | Path | None = None, f0_tracker: str | None = F0_TRACKER):
         self.folder = Path(folder) if folder else default_cache_dir()
+        self.f0_tracker = f0_tracker
 
     def path_for(self, utt: Utterance) -> Path:
         p = Path(utt.path).resolve()
         st = p.stat()
-        key = f"{p}|{st.st_size}|{st.st_mtime_ns}|{CACHE_VERSION}|{F0_TRACKER}"
+        key = f"{p}|{st.st_size}|{st.st_mtime_ns}|{CACHE_VERSION}|{self.f0_tracker}"
         return self.folder / f"{hashlib.sha1(key.encode()).hexdigest()}.npz"
 
     def __getitem__(self, utt: Utterance) -> Features:
         path = self.path_for(utt)
         if not path.exists():
-            self._store(path, compute_features(Path(utt.path)))
+            self._store(path, compute_features(Path(utt.path), self.f0_tracker))
         with np.load(path) as z:
             return Features(z["audio"], z["f0"])
 
@@ -89,11 +94,12 @@ class FeatureCache:
         bar = tqdm(total=len(missing), desc="features", unit="file", disable=not progress)
         if workers <= 1:
             for u in missing:
-                self._store(self.path_for(u), compute_features(Path(u.path)))
+                self._store(self.path_for(u), compute_features(Path(u.path), self.f0_tracker))
                 bar.update()
         else:
             with ProcessPoolExecutor(workers) as pool:
-                computed = pool.map(compute_features, [Path(u.path) for u in missing])
+                paths = [Path(u.path) for u in missing]
+                computed = pool.map(compute_features, paths, [self.f0_tracker] * len(paths))
                 for u, feats in zip(missing, computed, strict=True):
                     self._store(self.path_for(u), feats)
                     bar.update()

@@ -24,10 +24,14 @@ EPOCH = 10**9
 
 
 class SegmentDataset(Dataset):
-    """``dataset[i] -> {"audio": (frames * HOP,) float32, "f0": (frames,) Hz}``."""
+    """``dataset[i] -> {"audio": (frames * HOP,) float32, "f0": (frames,) Hz, "utterance": index}``
+    (the index into ``features``)."""
 
     def __init__(self, features: Sequence[Features], frames: int, seed: int = 0):
-        usable = [f for f in features if f.frames > frames + 1 and len(f.audio) >= (f.frames - 1) * HOP]
+        keep = [i for i, f in enumerate(features)
+                if f.frames > frames + 1 and len(f.audio) >= (f.frames - 1) * HOP]
+        usable = [features[i] for i in keep]
+        self.indices = keep
         if not usable:
             raise ValueError(f"no utterance is longer than {frames * HOP} samples")
         self.features = usable
@@ -41,7 +45,8 @@ class SegmentDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng((self.seed, int(i)))
-        feats = self.features[rng.choice(len(self.features), p=self.weights)]
+        index = int(rng.choice(len(self.features), p=self.weights))
+        feats = self.features[index]
         start = int(rng.integers(0, feats.frames - self.frames))
         pcm = feats.audio[start * HOP : (start + self.frames) * HOP]
         audio = pcm.astype(np.float32) / 32768.0
@@ -51,4 +56,5 @@ class SegmentDataset(Dataset):
         peak = np.abs(audio).max()
         gain = min(gain, 0.99 / peak) if peak > 0 else gain
         f0 = feats.f0[start : start + self.frames]
-        return {"audio": torch.from_numpy(audio * gain), "f0": torch.from_numpy(f0.copy())}
+        return {"audio": torch.from_numpy(audio * gain), "f0": torch.from_numpy(f0.copy()),
+                "utterance": self.indices[index]}

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from voxmorph.audio import world
@@ -95,8 +97,8 @@ def speaker_similarity(embedding: np.ndarray, reference: np.ndarray) -> float:
     return cosine(embedding, reference)
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance between two strings."""
+def edit_distance(a: Sequence, b: Sequence) -> int:
+    """Levenshtein distance between two sequences (strings, phone lists)."""
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]

@@ -1,4 +1,4 @@
-"""Waveform discriminators for GAN training (training only: no inference object holds one).
+"""Waveform and mel discriminators for GAN training (training only: no inference object holds one).
 
 - :class:`PeriodDiscriminator`: HiFi-GAN's multi-period view, the waveform folded into
   ``(n / p, p)`` so 2-D convolutions see samples one period apart.
@@ -95,6 +95,26 @@ class Discriminators(nn.Module):
 
     def forward(self, x: torch.Tensor) -> list[Output]:
         return [view(x) for view in self.views]
+
+
+class MelDiscriminator(nn.Module):
+    """The decoder's critic: 2-D convolutions over a log-mel patch (frequency x time), so it judges
+    local spectral texture (harmonics, formant detail) that an L1 loss smooths away.
+    ``(B, N_MELS, T) -> [(logits, feature_maps)]``, the same form as :class:`Discriminators`."""
+
+    def __init__(self, channels: int = 32):
+        super().__init__()
+        c = channels
+        self.convs = nn.ModuleList([
+            weight_norm(nn.Conv2d(1, c, (5, 5), (2, 1), padding=2)),
+            weight_norm(nn.Conv2d(c, c, (5, 5), (2, 2), padding=2)),
+            weight_norm(nn.Conv2d(c, 2 * c, (5, 5), (2, 2), padding=2)),
+            weight_norm(nn.Conv2d(2 * c, 2 * c, 3, 1, padding=1)),
+        ])
+        self.out = weight_norm(nn.Conv2d(2 * c, 1, 3, padding=1))
+
+    def forward(self, mel: torch.Tensor) -> list[Output]:
+        return [_run_stack(self.convs, self.out, (mel[:, None] + 5.0) / 2.5)]
 
 
 DISCRIMINATOR_CONFIGS = {

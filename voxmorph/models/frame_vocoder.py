@@ -13,12 +13,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-from scipy.special import erf
 
 from voxmorph.audio.constants import HOP, SAMPLE_RATE
-from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock
 from voxmorph.models.excitation import DEFAULT_F0, SYN_BINS, SYN_FFT, SYN_WIN
+from voxmorph.models.frame_steps import ConvNeXtStep, ConvStep, array, layer_norm
 from voxmorph.models.vocoder import (
     LOG_F0_MEAN,
     LOG_F0_STD,
@@ -27,53 +25,6 @@ from voxmorph.models.vocoder import (
     MEL_STD,
     SourceFilterVocoder,
 )
-
-
-def _array(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().astype(np.float32).copy()
-
-
-def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-    """LayerNorm of a ``(C,)`` vector (biased variance, as torch)."""
-    centred = x - x.mean()
-    return centred / np.sqrt((centred * centred).mean() + eps) * weight + bias
-
-
-class ConvStep:
-    """One frame of a :class:`~voxmorph.models.blocks.CausalConv1d` (dense or depthwise):
-    ``(C_in,) -> (C_out,)``, keeping its own left context."""
-
-    def __init__(self, conv: CausalConv1d):
-        self.dilation = conv.dilation[0]
-        self.depthwise = conv.groups == conv.in_channels == conv.out_channels
-        w = _array(conv.weight)  # (C_out, C_in / groups, k)
-        self.weight = w[:, 0, :] if self.depthwise else w.transpose(0, 2, 1).reshape(w.shape[0], -1)
-        self.bias = _array(conv.bias)
-        self.state = np.zeros((conv.in_channels, conv.context), np.float32)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        full = np.concatenate([self.state, x[:, None]], axis=1)
-        self.state = full[:, 1:]
-        taps = full[:, :: self.dilation]  # (C_in, k), oldest first
-        if self.depthwise:
-            return (taps * self.weight).sum(axis=1) + self.bias
-        return self.weight @ taps.T.reshape(-1) + self.bias
-
-
-class ConvNeXtStep:
-    """One frame of a :class:`~voxmorph.models.blocks.CausalConvNeXtBlock`: ``(C,) -> (C,)``."""
-
-    def __init__(self, block: CausalConvNeXtBlock):
-        self.dwconv = ConvStep(block.dwconv)
-        self.norm = (_array(block.norm.weight), _array(block.norm.bias), block.norm.eps)
-        self.w1, self.b1 = _array(block.pw1.weight[:, :, 0].T), _array(block.pw1.bias)
-        self.w2, self.b2 = _array(block.pw2.weight[:, :, 0].T), _array(block.pw2.bias)
-        self.scale = _array(block.scale[:, 0])
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        h = layer_norm(self.dwconv(x), *self.norm) @ self.w1 + self.b1
-        h = 0.5 * h * (1.0 + erf(h * np.float32(1.0 / math.sqrt(2.0))))  # exact GELU, as torch's default
-        return x + self.scale * (h @ self.w2 + self.b2)
 
 
 def minimum_phase(log_mag: np.ndarray) -> np.ndarray:
@@ -109,8 +60,8 @@ class FrameVocoder:
     def __init__(self, model: SourceFilterVocoder, seed: int = 0):
         self.inp = ConvStep(model.inp)
         self.blocks = [ConvNeXtStep(b) for b in model.blocks]
-        self.norm = (_array(model.norm.weight), _array(model.norm.bias), model.norm.eps)
-        self.head_w, self.head_b = _array(model.head.weight[:, :, 0].T), _array(model.head.bias)
+        self.norm = (array(model.norm.weight), array(model.norm.bias), model.norm.eps)
+        self.head_w, self.head_b = array(model.head.weight[:, :, 0].T), array(model.head.bias)
         self.window = np.hanning(SYN_WIN + 1)[:-1].astype(np.float32)  # periodic Hann, as torch
         self.rng = np.random.default_rng(seed)
         self.f0_last = DEFAULT_F0

@@ -14,18 +14,15 @@ the mel analysis window.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
 from torch import nn
 
 from voxmorph.audio.constants import HOP, N_MELS
-from voxmorph.audio.io import atomic_path
-from voxmorph.errors import UserError
 from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, pointwise
+from voxmorph.models.checkpoint_io import ModelFolder
 from voxmorph.models.excitation import (
     SYN_BINS,
     centred_f0,
@@ -184,27 +181,14 @@ class VocoderStream:
         return frames[:, : k * HOP]
 
 
+_FOLDER = ModelFolder(KIND, FORMAT_VERSION, "vocoder")
+
+
 def save_vocoder(model: SourceFilterVocoder, folder: str | Path, card: dict | None = None) -> None:
     """Write ``model.safetensors`` and ``config.json`` (format version, config, model card)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {"format": FORMAT_VERSION, "kind": KIND, "config": asdict(model.config), "card": card or {}}
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    with atomic_path(folder / "model.safetensors") as tmp:
-        save_file(state, str(tmp))
-    with atomic_path(folder / "config.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    _FOLDER.save(model, folder, card)
 
 
 def load_vocoder(folder: str | Path) -> tuple[SourceFilterVocoder, dict]:
     """Build the vocoder a folder describes and load its weights; returns ``(model, meta)``."""
-    folder = Path(folder)
-    try:
-        meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise UserError(f"{folder}: not a vocoder folder ({err.__class__.__name__}: config.json)") from None
-    if meta.get("kind") != KIND or meta.get("format") != FORMAT_VERSION:
-        raise UserError(f"{folder}: not a version-{FORMAT_VERSION} {KIND} (found {meta.get('kind')})")
-    model = SourceFilterVocoder(VocoderConfig(**meta["config"]))
-    model.load_state_dict(load_file(str(folder / "model.safetensors")))
-    return model.eval(), meta
+    return _FOLDER.load(folder, lambda config: SourceFilterVocoder(VocoderConfig(**config)))

@@ -134,6 +134,7 @@ def _prepare(accelerator: Accelerator, recipe: Recipe, config: LoopConfig, found
     data = Subset(recipe.dataset(), range(min(total, len(recipe.dataset()))))
     # its own generator: creating an iterator draws a seed, which must not shift the global RNG
     loader = DataLoader(data, batch_size=config.batch_size, shuffle=False, drop_last=True,
+                        collate_fn=getattr(recipe, "collate", None),
                         generator=torch.Generator().manual_seed(config.seed))
     loader = accelerator.prepare(loader)
     if reached[0]:

@@ -67,7 +67,8 @@ class Recipe(Protocol):
         ...
 
     def dataset(self) -> torch.utils.data.Dataset:
-        """Map-style training data; item ``i`` is a fixed function of ``i`` (exact resume)."""
+        """Map-style training data; item ``i`` is a fixed function of ``i`` (exact resume). A recipe
+        whose items vary in size also has a ``collate(items) -> batch`` attribute."""
         ...
 
     def step(

@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from voxmorph.data.cache import FeatureCache
+from voxmorph.data.corpora import Utterance
 from voxmorph.data.manifest import collect, read_manifest, summary, write_manifest
 from voxmorph.errors import UserError
+from voxmorph.train import content, decoder, vocoder
 from voxmorph.train.checkpoint import latest_checkpoint, read_meta
 from voxmorph.train.loop import LoopConfig, TrainResult, train
-from voxmorph.train.vocoder import RECIPE_CONFIGS, VocoderRecipe, VocoderRecipeConfig
-
-DEFAULT_STEPS = {"debug": 20, "small": 30_000, "base": 100_000}
+from voxmorph.train.recipe import Recipe
 
 
-def run_vocoder_training(
-    data: Sequence[Path], out: Path, size: str, resume: bool, steps: int | None, batch_size: int,
+@dataclass(frozen=True)
+class Kind:
+    """What ``voxmorph train KIND`` needs to know about a recipe."""
+
+    configs: Mapping[str, Any]
+    config_type: type
+    make: Callable[[Any, list[Utterance]], Recipe]
+    default_steps: Mapping[str, int]
+
+
+KINDS = {
+    "vocoder": Kind(vocoder.RECIPE_CONFIGS, vocoder.VocoderRecipeConfig,
+                    lambda c, u: vocoder.VocoderRecipe(c, u, FeatureCache()),
+                    {"debug": 20, "small": 30_000, "base": 100_000}),
+    "content": Kind(content.RECIPE_CONFIGS, content.ContentRecipeConfig,
+                    lambda c, u: content.ContentRecipe(c, u, FeatureCache(f0_tracker=None)),
+                    {"debug": 20, "small": 20_000, "base": 60_000}),
+    "decoder": Kind(decoder.RECIPE_CONFIGS, decoder.DecoderRecipeConfig,
+                    lambda c, u: decoder.DecoderRecipe(c, u, FeatureCache()),
+                    {"debug": 20, "small": 20_000, "base": 60_000}),
+}
+
+
+def run_training(
+    kind: str, data: Sequence[Path], out: Path, size: str, resume: bool, steps: int | None, batch_size: int,
     layout: str | None = None, checkpoint_every: int = 500, sample_every: int = 2000, progress: bool = True,
+    overrides: Mapping[str, Any] | None = None,
 ) -> TrainResult:
+    """Start or resume a ``kind`` run in ``out`` on the corpora in ``data`` (see :data:`KINDS`);
+    ``overrides`` replace fields of a new run's recipe config (a resumed run keeps its own)."""
+    spec = KINDS[kind]
     out = Path(out)
     manifest = out / "manifest.jsonl"
     if resume:
@@ -26,28 +55,32 @@ def run_vocoder_training(
         if found is None or not manifest.exists():
             raise UserError(f"{out}: no run to resume (no checkpoint or manifest)")
         meta = read_meta(found)
-        config = VocoderRecipeConfig(**meta["recipe"])
+        config = _config(spec.config_type, meta["recipe"])
         utts = read_manifest(manifest)
         steps = steps or meta["loop"]["steps"]
         card = {"data": meta.get("data"), "corpora": meta.get("corpora")}
         batch_size = meta["loop"]["batch_size"]
     else:
-        if size not in RECIPE_CONFIGS:
-            raise UserError(f"unknown config '{size}'; choose from {', '.join(RECIPE_CONFIGS)}")
+        if size not in spec.configs:
+            raise UserError(f"unknown config '{size}'; choose from {', '.join(spec.configs)}")
         if not data:
             raise UserError("give at least one --data corpus folder")
-        config = RECIPE_CONFIGS[size]
+        config = replace(spec.configs[size], **(overrides or {}))
         utts = collect(data, layout)
         out.mkdir(parents=True, exist_ok=True)
         if latest_checkpoint(out) is None:
             write_manifest(manifest, utts)
-        steps = steps or DEFAULT_STEPS[size]
+        steps = steps or spec.default_steps[size]
         card = {"data": summary(utts), "corpora": sorted(str(Path(d).resolve().name) for d in data)}
     missing = [u.path for u in utts if not Path(u.path).exists()]
     if missing:
         raise UserError(f"{missing[0]}: a file of this run's manifest is gone ({len(missing)} missing)")
-    recipe = VocoderRecipe(config, utts, FeatureCache())
+    recipe = spec.make(config, utts)
     loop = LoopConfig(steps=steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
                       sample_every=sample_every, seed=config.seed, log_every=min(50, max(1, steps // 20)))
     return train(recipe, out, loop, resume=resume, progress=progress, extra_meta=card)
 
+
+def _config(config_type: type, saved: dict) -> Any:
+    """A recipe config from its checkpoint form (JSON turned its tuples into lists)."""
+    return config_type(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})

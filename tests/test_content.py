@@ -1,0 +1,145 @@
+"""Content encoder: G2P, synthetic corpora, shapes, look-ahead causality, streaming, the adversary,
+one training step and the CLI on the debug config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from test_cli import run
+
+from voxmorph.audio.constants import N_MELS
+from voxmorph.audio.features import mel_filterbank, vtlp
+from voxmorph.data.cache import FeatureCache
+from voxmorph.data.corpora import read_corpus
+from voxmorph.data.synthetic import SyntheticVoice, default_voices, generate, sentences
+from voxmorph.models.adversary import SpeakerClassifier, reverse_gradient
+from voxmorph.models.content import CONFIGS, ContentEncoder, ContentStream, load_content
+from voxmorph.pipeline.recognise import best_path
+from voxmorph.text.phonemes import PHONES, SYMBOLS, decode, encode, phonemize
+from voxmorph.train.content import RECIPE_CONFIGS, ContentRecipe
+from voxmorph.train.loop import LoopConfig, train
+
+
+def test_phonemize_known_words_on_the_fixed_inventory():
+    cat, ship = phonemize(["cat", "ship"])
+    assert cat == ["k", "æ", "t"] and ship == ["ʃ", "ɪ", "p"]
+    many = phonemize(sentences(40, seed=1))
+    assert all(p in PHONES for line in many for p in line)
+    assert len({p for line in many for p in line}) > 30  # the inventory is mostly in use
+    assert decode(encode(cat)) == cat and SYMBOLS[0] == "_" and 0 not in encode(cat)
+
+
+def test_vtlp_keeps_the_band_and_moves_formants():
+    f = np.array([0.0, 1000.0, 8000.0])
+    np.testing.assert_allclose(vtlp(f, 1.1, 8000.0), [0.0, 1100.0, 8000.0])
+    assert torch.equal(mel_filterbank(warp=1.0), mel_filterbank())
+    assert not torch.allclose(mel_filterbank(warp=0.9), mel_filterbank())
+
+
+def test_synthetic_corpus_reads_back_with_transcripts(tmp_path):
+    voices = [SyntheticVoice("piper-joe", "piper")] + default_voices(n_espeak=2)[3:]
+    assert generate(tmp_path / "syn", 2, voices, progress=False) == 6
+    utts = read_corpus(tmp_path / "syn")
+    assert len(utts) == 6 and len({u.speaker for u in utts}) == 3 and all(u.text for u in utts)
+    assert json.loads((tmp_path / "syn" / "voices.json").read_text())["voices"]["9000"]["engine"] == "piper"
+    before = {u.path: u.path.stat().st_mtime_ns for u in utts}
+    generate(tmp_path / "syn", 2, voices, progress=False)  # a second run keeps what exists
+    assert {u.path: u.path.stat().st_mtime_ns for u in read_corpus(tmp_path / "syn")} == before
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return ContentEncoder(CONFIGS["small"]).eval()
+
+
+def test_shapes_and_lookahead_causality(model):
+    la = model.config.lookahead
+    mel = torch.randn(2, N_MELS, 40) - 5.0
+    with torch.no_grad():
+        content, logits = model(mel)
+        assert content.shape == (2, model.config.dim, 40) and logits.shape == (2, len(SYMBOLS), 40)
+        changed = mel.clone()
+        changed[..., 25:] += 1.0
+        c2, _ = model(changed)
+    assert torch.equal(content[..., : 25 - la], c2[..., : 25 - la])  # frames before 25 - la: untouched
+    assert not torch.allclose(content[..., 25 - la], c2[..., 25 - la])  # frame 25 - la sees frame 25
+
+
+def test_stream_plus_flush_equals_offline(model):
+    mel = torch.randn(1, N_MELS, 60) - 5.0
+    with torch.no_grad():
+        want, want_logits = model(mel)
+        stream, parts, i = ContentStream(model), [], 0
+        for k in (1, 1, 3, 7, 2, 46):
+            parts.append(stream.process(mel[..., i : i + k]))
+            i += k
+        parts.append(stream.flush())
+    torch.testing.assert_close(torch.cat([p[0] for p in parts], -1), want, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(torch.cat([p[1] for p in parts], -1), want_logits, atol=1e-5, rtol=1e-5)
+
+
+def test_gradient_reversal_flips_the_encoder_gradient():
+    x = torch.randn(2, 8, 5, requires_grad=True)
+    clf = SpeakerClassifier(8, 3)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    loss = torch.nn.functional.cross_entropy(clf(x, mask), torch.tensor([0, 2]))
+    (plain,) = torch.autograd.grad(loss, x, retain_graph=True)
+    loss_r = torch.nn.functional.cross_entropy(clf(reverse_gradient(x, 0.5), mask), torch.tensor([0, 2]))
+    (reversed_,) = torch.autograd.grad(loss_r, x)
+    torch.testing.assert_close(reversed_, -0.5 * plain)
+
+
+def test_greedy_decoding_merges_repeats_and_drops_blanks():
+    best = [0, 3, 3, 0, 3, 5, 5, 0]
+    logits = torch.nn.functional.one_hot(torch.tensor(best), len(SYMBOLS)).T.float()
+    assert best_path(logits) == [3, 3, 5]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, female_wav, female_wav2, male_wav):
+    """Two synthetic transcribed voices and two real untranscribed VCTK speakers."""
+    root = tmp_path_factory.mktemp("content")
+    generate(root / "syn", 3, default_voices(n_espeak=2)[3:], progress=False)
+    for src, spk in ((female_wav, "p225"), (female_wav2, "p225"), (male_wav, "p226")):
+        (root / "real" / spk).mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, root / "real" / spk / src.name)
+    return root
+
+
+def test_one_step_updates_encoder_and_classifier(corpus, tmp_path):
+    utts = read_corpus(corpus / "syn") + read_corpus(corpus / "real")
+    config = replace(RECIPE_CONFIGS["debug"], transcribed_share=1.0)  # every item has CTC and speaker
+    recipe = ContentRecipe(config, utts, FeatureCache(f0_tracker=None))
+    assert len(recipe.speakers) == 4
+    torch.manual_seed(0)
+    before = {n: p.detach().clone() for n, p in recipe.build()["encoder"].state_dict().items()}
+    train(recipe, tmp_path / "run", LoopConfig(steps=1, batch_size=4, log_every=1), progress=False)
+    row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    for key in ("main/ctc", "main/speaker", "main/speaker_accuracy", "main/per", "main/grad_norm"):
+        assert key in row and row[key] == row[key], key
+    model, meta = load_content(tmp_path / "run" / "model")
+    assert meta["card"]["speakers"] == 4
+    changed = [n for n, p in model.state_dict().items() if not torch.equal(p, before[n])]
+    assert len(changed) > len(before) // 2
+
+
+@pytest.mark.slow
+def test_cli_debug_training_learns_phones_and_the_adversary_loses(corpus, tmp_path):
+    out = tmp_path / "run"
+    r = run("train", "content", "--data", str(corpus / "syn"), "--data", str(corpus / "real"),
+            "--out", str(out), "--config", "debug", "--steps", "150", "--batch-size", "4",
+            "--checkpoint-every", "100")
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    first, last = rows[0], rows[-1]
+    assert last["main/ctc"] < 0.7 * first["main/ctc"]
+    peak = max(r["main/speaker_accuracy"] for r in rows[: len(rows) // 3])
+    late = np.mean([r["main/speaker_accuracy"] for r in rows[-len(rows) // 3 :]])
+    assert late < peak
+    assert (out / "model" / "model.safetensors").exists()

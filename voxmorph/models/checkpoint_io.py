@@ -1,0 +1,52 @@
+"""Self-describing model folders: ``model.safetensors`` + ``config.json`` (kind, format, config, card).
+
+Every shipped or exported model is such a folder; the loader rebuilds the model from the config it
+finds, and refuses a folder of another kind or format version with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TypeVar
+
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from voxmorph.audio.io import atomic_path
+from voxmorph.errors import UserError
+
+M = TypeVar("M", bound=nn.Module)
+
+
+class ModelFolder:
+    """Save and load one kind of model (``model.config`` must be a dataclass)."""
+
+    def __init__(self, kind: str, version: int, label: str):
+        self.kind, self.version, self.label = kind, version, label  # label: its name in messages
+
+    def save(self, model: nn.Module, folder: str | Path, card: dict | None = None) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {"format": self.version, "kind": self.kind, "config": asdict(model.config), "card": card or {}}
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        with atomic_path(folder / "model.safetensors") as tmp:
+            save_file(state, str(tmp))
+        with atomic_path(folder / "config.json") as tmp:
+            tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+    def load(self, folder: str | Path, build: Callable[[dict], M]) -> tuple[M, dict]:
+        """``build(config dict) -> model``; returns ``(model in eval mode, meta)``."""
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            reason = f"{err.__class__.__name__}: config.json"
+            raise UserError(f"{folder}: not a {self.label} folder ({reason})") from None
+        if meta.get("kind") != self.kind or meta.get("format") != self.version:
+            raise UserError(f"{folder}: not a version-{self.version} {self.kind} (found {meta.get('kind')})")
+        model = build(meta["config"])
+        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        return model.eval(), meta

@@ -1,0 +1,115 @@
+"""The neural converter: content encoder -> VAE decoder -> neural vocoder.
+
+Per chunk of source audio: log-mel, F0 (tracker of choice) and frame energy; the content encoder
+turns the mel into speaker-free content; the source's F0 is moved into the target's range
+(log-Gaussian, from the running source statistics, as the WORLD baseline does); the decoder
+renders the target voice's log-mel from content, converted F0, energy, the voice's speaker
+embedding and its style latent; the vocoder turns mel and F0 into audio.
+
+Inference only: the three models come from self-describing folders (the shipped ones by default)
+and no training machinery is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxmorph.audio.constants import FRAME_RATE, SAMPLE_RATE
+from voxmorph.audio.dsp import denoise
+from voxmorph.audio.f0 import get_tracker
+from voxmorph.audio.features import energy_db, log_mel
+from voxmorph.errors import UserError
+from voxmorph.models.content import ContentEncoder, load_content
+from voxmorph.models.decoder import MelDecoder, frame_conditioning, load_decoder
+from voxmorph.pipeline.analysis import StatsAccumulator
+from voxmorph.pipeline.chunking import process_chunked
+from voxmorph.pipeline.vocoder import NeuralVocoder
+from voxmorph.pipeline.voice import Voice
+from voxmorph.pipeline.voice_mapping import MappingOptions, VoiceMapping
+
+WEIGHTS = Path(__file__).resolve().parent.parent / "models" / "weights"
+
+
+@dataclass(frozen=True)
+class NeuralModels:
+    """The three trained stages of the neural converter."""
+
+    content: ContentEncoder
+    decoder: MelDecoder
+    vocoder: NeuralVocoder
+
+    @classmethod
+    def load(cls, content: str | Path | None = None, decoder: str | Path | None = None,
+             vocoder: str | Path | None = None) -> NeuralModels:
+        """Each stage from its folder, the shipped one where none is given."""
+        content_dir, decoder_dir = Path(content or WEIGHTS / "content"), Path(decoder or WEIGHTS / "decoder")
+        for d in (content_dir, decoder_dir):
+            if not (d / "config.json").exists():
+                raise UserError(f"{d}: no trained model there; the neural converter is not available yet")
+        c, _ = load_content(content_dir)
+        dec, _ = load_decoder(decoder_dir)
+        return cls(c, dec, NeuralVocoder.load(vocoder))
+
+
+@dataclass(frozen=True)
+class NeuralConverterOptions:
+    mapping: MappingOptions = MappingOptions()
+    f0_tracker: str = "harvest"
+    denoise: bool = False
+    chunk_s: float = 10.0
+    context_s: float = 0.5
+    fade_s: float = 0.05
+
+
+class NeuralConverter:
+    """Converts any voice to ``target``; ``(n,)`` float32 16 kHz in, same length out."""
+
+    def __init__(self, target: Voice, models: NeuralModels,
+                 options: NeuralConverterOptions = NeuralConverterOptions()):
+        self.models = models
+        self.mapping = VoiceMapping(target.stats, options.mapping)
+        self.speaker = torch.from_numpy(np.asarray(target.embedding, np.float32))[None]
+        self.style = torch.zeros(1, models.decoder.config.style_dim)
+        self.options = options
+        self.tracker = get_tracker(options.f0_tracker)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the source statistics (call before a new speaker)."""
+        self._source = StatsAccumulator()
+
+    @torch.inference_mode()
+    def convert_chunk(self, x: np.ndarray) -> np.ndarray:
+        if self.options.denoise:
+            x = denoise(x)
+        mel = log_mel(x)[None]
+        frames = mel.shape[-1]
+        f0 = self.tracker(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[:frames]
+        f0 = np.pad(f0, (0, frames - len(f0)))
+        self._source.add_f0(f0)
+        source = self._source.result()
+        if source is not None:
+            f0 = self.mapping.map_f0(f0, source)
+        f0_t = torch.from_numpy(np.asarray(f0, np.float32))[None]
+        content, _ = self.models.content(mel)
+        cond = frame_conditioning(content, f0_t, energy_db(x)[None, :frames])
+        mel_hat = self.models.decoder(cond, self.speaker, self.style)
+        y = self.models.vocoder.synthesise(mel_hat[0], f0_t[0])
+        y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
+        return np.clip(y, -1.0, 1.0)
+
+    def convert_stream(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        o = self.options
+        sr = SAMPLE_RATE
+        yield from process_chunked(
+            blocks, self.convert_chunk, int(o.chunk_s * sr), int(o.context_s * sr), int(o.fade_s * sr)
+        )
+
+    def convert(self, x: np.ndarray) -> np.ndarray:
+        parts = list(self.convert_stream([x]))
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)

@@ -1,0 +1,1 @@
+"""Text: grapheme-to-phoneme conversion and the phone symbol table."""

@@ -1,0 +1,121 @@
+"""Training recipe for the content encoder: phone CTC plus an adversarial speaker classifier.
+
+One phase updates both modules. Transcribed utterances (synthetic speech, LJSpeech, any corpus
+with text) give the CTC loss through the encoder's linear phone head; every utterance, transcribed
+or not, feeds the speaker classifier through gradient reversal, so the encoder is pushed to drop
+what identifies the speaker while the classifier tries to find it. The reversal scale ramps up
+over ``reversal_ramp`` steps (a strong adversary before the content is phonetic only adds noise).
+Metrics: phone error rate of greedy decoding on the batch, and the classifier's accuracy, which
+should fall toward chance (``1 / speakers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from voxmorph.data.cache import FeatureCache
+from voxmorph.data.corpora import Utterance
+from voxmorph.data.utterances import LabelledUtterance, Perturbation, UtteranceDataset, collate
+from voxmorph.eval.metrics import edit_distance
+from voxmorph.models.adversary import SpeakerClassifier, reverse_gradient
+from voxmorph.models.content import CONFIGS, ContentEncoder, save_content
+from voxmorph.pipeline.recognise import best_path
+from voxmorph.text.phonemes import encode, phonemize
+from voxmorph.train.recipe import Phase, Sample, StepOutput
+
+
+@dataclass(frozen=True)
+class ContentRecipeConfig:
+    size: str = "small"
+    max_frames: int = 1000
+    transcribed_share: float = 0.6
+    lr: float = 1e-3
+    reversal: float = 1.0
+    reversal_ramp: int = 2000
+    speed: tuple[float, float] = (0.9, 1.1)
+    warp: tuple[float, float] = (0.88, 1.12)
+    weights: dict[str, float] = field(default_factory=lambda: {"ctc": 1.0, "speaker": 0.5})
+    seed: int = 0
+
+
+RECIPE_CONFIGS = {
+    "debug": ContentRecipeConfig(size="debug", max_frames=1000, lr=3e-3, reversal_ramp=5),
+    "small": ContentRecipeConfig(),
+    "base": ContentRecipeConfig(size="base"),
+}
+
+
+class ContentRecipe:
+    kind = "content"
+
+    def __init__(self, config: ContentRecipeConfig, utterances: Sequence[Utterance], cache: FeatureCache):
+        if config.size not in CONFIGS:
+            raise ValueError(f"unknown content encoder size {config.size}")
+        self.config = config
+        self.utterances = list(utterances)
+        self.cache = cache
+        self.speakers = sorted({f"{u.corpus}/{u.speaker}" for u in self.utterances})
+        self.phases = (Phase("main", ("encoder", "speaker"), lr=config.lr, betas=(0.9, 0.98), clip=5.0),)
+        self._items: list[LabelledUtterance] | None = None
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    def build(self) -> dict[str, nn.Module]:
+        encoder = ContentEncoder(CONFIGS[self.config.size])
+        return {"encoder": encoder, "speaker": SpeakerClassifier(encoder.config.dim, len(self.speakers))}
+
+    def items(self) -> list[LabelledUtterance]:
+        if self._items is None:
+            self.cache.prepare(self.utterances)
+            texts = [u.text for u in self.utterances if u.text]
+            phones = dict(zip(texts, phonemize(texts), strict=True))
+            index = {s: i for i, s in enumerate(self.speakers)}
+            self._items = [
+                LabelledUtterance(self.cache[u], index[f"{u.corpus}/{u.speaker}"],
+                                  tuple(encode(phones[u.text])) if u.text else None)
+                for u in self.utterances
+            ]
+        return self._items
+
+    def dataset(self) -> UtteranceDataset:
+        c = self.config
+        return UtteranceDataset(self.items(), c.max_frames, c.transcribed_share,
+                                Perturbation(c.speed, c.warp), c.seed)
+
+    collate = staticmethod(collate)
+
+    def step(self, phase: str, models: Mapping[str, nn.Module], batch, carry: dict, step: int) -> StepOutput:
+        c = self.config
+        content, logits = models["encoder"](batch["mel"])
+        frames, counts = batch["frames"], batch["phone_count"]
+        mask = torch.arange(content.shape[-1])[None] < frames[:, None]
+        scale = c.reversal * min(1.0, step / max(1, c.reversal_ramp))
+        spk_logits = models["speaker"](reverse_gradient(content, scale), mask)
+        out = {"speaker": nn.functional.cross_entropy(spk_logits, batch["speaker"])}
+        metrics = {"speaker_accuracy": (spk_logits.argmax(-1) == batch["speaker"]).float().mean().item(),
+                   "reversal": scale}
+        labelled = counts > 0
+        if labelled.any():
+            log_probs = logits[labelled].log_softmax(1).permute(2, 0, 1)  # (T, B, symbols)
+            out["ctc"] = nn.functional.ctc_loss(log_probs, batch["phones"][labelled], frames[labelled],
+                                                counts[labelled], blank=0, zero_infinity=True)
+            errors = sum(
+                edit_distance(best_path(lg[:, : int(n)]), p[:k].tolist())
+                for lg, n, p, k in zip(logits[labelled].detach(), frames[labelled], batch["phones"][labelled],
+                                       counts[labelled], strict=True)
+            )
+            metrics["per"] = errors / int(counts[labelled].sum())
+        return StepOutput(out, {k: c.weights[k] for k in out}, metrics)
+
+    def samples(self, models: Mapping[str, nn.Module]) -> list[Sample]:
+        return []  # the encoder makes no audio; its progress shows in PER and speaker accuracy
+
+    def export(self, models: Mapping[str, nn.Module], folder: Path, card: dict) -> None:
+        save_content(models["encoder"], folder, {**card, "recipe": self.config_dict(),
+                                                 "speakers": len(self.speakers)})

@@ -1,0 +1,164 @@
+"""Training recipe for the VAE decoder: rebuild real speech from its content, pitch, energy and voice.
+
+Each item is a segment of a real recording. The frozen content encoder reads it with a random
+vocal-tract warp (so the decoder cannot rely on the source's formants reaching it through the
+content), and the decoder must rebuild the unwarped log-mel from that content, the segment's
+Harvest F0 and energy, its speaker's embedding (the mean resemblyzer embedding of the speaker's
+utterances) and a style latent sampled from the posterior of the target mel. Losses: mel L1, KL
+(ramped in over ``kl_ramp`` steps), and from ``gan_start`` on LSGAN + feature matching against a
+mel discriminator (D first, on detached output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from voxmorph.audio.constants import SAMPLE_RATE
+from voxmorph.audio.features import energy_db, log_mel
+from voxmorph.data.cache import FeatureCache, Features
+from voxmorph.data.corpora import Utterance
+from voxmorph.data.segments import SegmentDataset
+from voxmorph.models.content import ContentEncoder, load_content
+from voxmorph.models.decoder import CONFIGS, MelDecoder, frame_conditioning, save_decoder
+from voxmorph.models.discriminators import MelDiscriminator
+from voxmorph.models.speaker import SpeakerEncoder
+from voxmorph.train import losses
+from voxmorph.train.recipe import Phase, Sample, StepOutput
+
+EMBED_UTTERANCES = 10
+"""Utterances per speaker averaged into its training embedding."""
+
+
+@dataclass(frozen=True)
+class DecoderRecipeConfig:
+    size: str = "small"
+    content_model: str = ""
+    """Folder of the trained content encoder (frozen here)."""
+    segment_frames: int = 160
+    gan_start: int = 2000
+    lr: float = 5e-4
+    warp: tuple[float, float] = (0.9, 1.1)
+    kl_ramp: int = 2000
+    disc_channels: int = 32
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"mel": 10.0, "kl": 0.02, "adv": 1.0, "fm": 2.0, "d_adv": 1.0}
+    )
+    seed: int = 0
+
+
+RECIPE_CONFIGS = {
+    "debug": DecoderRecipeConfig(size="debug", segment_frames=48, gan_start=2, lr=2e-3, kl_ramp=2,
+                                 disc_channels=8),
+    "small": DecoderRecipeConfig(),
+    "base": DecoderRecipeConfig(size="base"),
+}
+
+
+def speaker_embeddings(utterances: Sequence[Utterance], features: Sequence[Features],
+                       progress: bool = True) -> np.ndarray:
+    """``(len(utterances), EMBED_DIM)``: each utterance gets its speaker's mean embedding over up to
+    :data:`EMBED_UTTERANCES` of that speaker's utterances."""
+    encoder = SpeakerEncoder.shared()
+    by_speaker: dict[str, list[int]] = {}
+    for i, u in enumerate(utterances):
+        by_speaker.setdefault(f"{u.corpus}/{u.speaker}", []).append(i)
+    means = {}
+    for spk, idx in tqdm(by_speaker.items(), desc="speaker embeddings", unit="speaker", disable=not progress):
+        embs = [encoder.embed(features[i].audio.astype(np.float32) / 32768.0) for i in idx[:EMBED_UTTERANCES]]
+        mean = np.mean(embs, axis=0)
+        means[spk] = mean / max(np.linalg.norm(mean), 1e-12)
+    return np.stack([means[f"{u.corpus}/{u.speaker}"] for u in utterances]).astype(np.float32)
+
+
+class DecoderRecipe:
+    kind = "decoder"
+
+    def __init__(self, config: DecoderRecipeConfig, utterances: Sequence[Utterance], cache: FeatureCache,
+                 content: ContentEncoder | None = None):
+        if config.size not in CONFIGS:
+            raise ValueError(f"unknown decoder size {config.size}")
+        self.config = config
+        self.utterances = list(utterances)
+        self.cache = cache
+        if content is None:
+            content, _ = load_content(config.content_model)
+        self.content = content.eval().requires_grad_(False)
+        self.phases = (
+            Phase("disc", ("disc",), lr=config.lr, start=config.gan_start),
+            Phase("gen", ("decoder",), lr=config.lr),
+        )
+        self._features: list[Features] | None = None
+        self._embeddings: torch.Tensor | None = None
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    def build(self) -> dict[str, nn.Module]:
+        size = CONFIGS[self.config.size]
+        if size.content_dim != self.content.config.dim:
+            size = type(size)(**{**asdict(size), "content_dim": self.content.config.dim})
+        return {"decoder": MelDecoder(size), "disc": MelDiscriminator(self.config.disc_channels)}
+
+    def features(self) -> list[Features]:
+        if self._features is None:
+            self.cache.prepare(self.utterances)
+            self._features = [self.cache[u] for u in self.utterances]
+            self._embeddings = torch.from_numpy(speaker_embeddings(self.utterances, self._features))
+        return self._features
+
+    def dataset(self) -> SegmentDataset:
+        return SegmentDataset(self.features(), self.config.segment_frames, self.config.seed)
+
+    def _content(self, audio: torch.Tensor, frames: int, step: int) -> torch.Tensor:
+        """Content of each segment under a random vocal-tract warp (fixed by step and row)."""
+        rng = np.random.default_rng((self.config.seed, step))
+        mels = [log_mel(a, warp=round(float(rng.uniform(*self.config.warp)), 2)) for a in audio]
+        with torch.no_grad():
+            content, _ = self.content(torch.stack(mels))
+        return content[..., :frames]
+
+    def _generate(self, models, batch, step: int) -> dict[str, torch.Tensor]:
+        audio, f0 = batch["audio"], batch["f0"]
+        frames = f0.shape[-1]
+        mel = log_mel(audio)[..., :frames]
+        cond = frame_conditioning(self._content(audio, frames, step), f0, energy_db(audio)[..., :frames])
+        decoder = models["decoder"]
+        mask = torch.ones(mel.shape[0], frames, dtype=torch.bool)
+        mean, log_var = decoder.posterior(mel, mask)
+        z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
+        speaker = self._embeddings[batch["utterance"]]
+        return {"mel": mel, "mel_hat": decoder(cond, speaker, z), "mean": mean, "log_var": log_var}
+
+    def step(self, phase: str, models: Mapping[str, nn.Module], batch, carry: dict, step: int) -> StepOutput:
+        if "mel_hat" not in carry:
+            carry.update(self._generate(models, batch, step))
+        mel, mel_hat, w = carry["mel"], carry["mel_hat"], self.config.weights
+        disc = models["disc"]
+        if phase == "disc":
+            real, fake = disc(mel), disc(mel_hat.detach())
+            return StepOutput({"d_adv": losses.discriminator_lsgan(real, fake)}, {"d_adv": w["d_adv"]},
+                              {"accuracy": losses.discriminator_accuracy(real, fake)})
+        kl = 0.5 * (carry["mean"] ** 2 + carry["log_var"].exp() - 1.0 - carry["log_var"]).sum(-1).mean()
+        out = {"mel": (mel_hat - mel).abs().mean(), "kl": kl}
+        weights = {"mel": w["mel"], "kl": w["kl"] * min(1.0, step / max(1, self.config.kl_ramp))}
+        if step >= self.config.gan_start:
+            fake = disc(mel_hat)
+            with torch.no_grad():
+                real = disc(mel)
+            out["adv"], out["fm"] = losses.generator_lsgan(fake), losses.feature_matching(real, fake)
+            weights.update(adv=w["adv"], fm=w["fm"])
+        return StepOutput(out, weights, {"kl_nats": kl.item()})
+
+    def samples(self, models: Mapping[str, nn.Module]) -> list[Sample]:
+        return []  # mel only; listening goes through the converter benchmark
+
+    def export(self, models: Mapping[str, nn.Module], folder: Path, card: dict) -> None:
+        save_decoder(models["decoder"], folder, {**card, "recipe": self.config_dict(),
+                                                 "sample_rate": SAMPLE_RATE})
