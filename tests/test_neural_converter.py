@@ -1,0 +1,62 @@
+"""The neural converter's plumbing, on untrained debug models: lengths, F0 moved into the target's
+range before the decoder, chunking, and the CLI's converter choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_cli import assert_user_error, run
+
+from voxmorph.models.content import CONFIGS as CONTENT_CONFIGS
+from voxmorph.models.content import ContentEncoder
+from voxmorph.models.decoder import CONFIGS as DECODER_CONFIGS
+from voxmorph.models.decoder import MelDecoder
+from voxmorph.pipeline.enrol import enrol_voice
+from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralConverterOptions, NeuralModels
+from voxmorph.pipeline.vocoder import NeuralVocoder
+
+
+@pytest.fixture(scope="module")
+def models():
+    torch.manual_seed(0)
+    return NeuralModels(ContentEncoder(CONTENT_CONFIGS["debug"]).eval(),
+                        MelDecoder(DECODER_CONFIGS["debug"]).eval(), NeuralVocoder.load())
+
+
+@pytest.fixture(scope="module")
+def female_voice(female_wav, female_wav2):
+    return enrol_voice("p225", [female_wav, female_wav2])
+
+
+def test_output_has_the_input_length_and_is_finite(models, female_voice, male_audio):
+    y = NeuralConverter(female_voice, models).convert(male_audio)
+    assert y.shape == male_audio.shape and np.isfinite(y).all() and np.abs(y).max() <= 1.0
+
+
+def test_the_decoder_gets_f0_in_the_target_range(models, female_voice, male_audio, monkeypatch):
+    seen = []
+    real = models.vocoder.synthesise
+
+    def spy(mel, f0):
+        seen.append(np.asarray(f0))
+        return real(mel, f0)
+
+    monkeypatch.setattr(models.vocoder, "synthesise", spy)
+    NeuralConverter(female_voice, models).convert(male_audio)
+    f0 = np.concatenate(seen)
+    assert abs(np.log(np.median(f0[f0 > 0]) / female_voice.stats.f0_median_hz)) < np.log(2 ** (2 / 12))
+
+
+def test_chunked_long_input_keeps_its_length(models, female_voice, male_audio):
+    x = np.concatenate([male_audio] * 3)
+    options = NeuralConverterOptions(chunk_s=4.0, context_s=0.5, fade_s=0.05)
+    y = NeuralConverter(female_voice, models, options).convert(x)
+    assert y.shape == x.shape and np.isfinite(y).all()
+
+
+def test_cli_rejects_an_unknown_converter(male_wav, tmp_path):
+    out = tmp_path / "o.wav"
+    assert_user_error(run("convert", str(male_wav), "--voice", "vcc-sf1", "-o", str(out), "--model", "nope",
+                          check=False), "unknown converter")
+    assert not out.exists()
