@@ -143,3 +143,16 @@ def test_cli_debug_training_learns_phones_and_the_adversary_loses(corpus, tmp_pa
     late = np.mean([r["main/speaker_accuracy"] for r in rows[-len(rows) // 3 :]])
     assert late < peak
     assert (out / "model" / "model.safetensors").exists()
+
+
+def test_bench_per_and_probe_on_known_cases():
+    from voxmorph.eval.bench_content import _probe_accuracy, per
+
+    assert per([[1, 2, 3, 4]], [[1, 2, 3, 4]]) == 0.0
+    assert per([[1, 2, 3, 4], [5, 6]], [[1, 3, 4], [5, 6, 7]]) == pytest.approx(2 / 6)
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 20)
+    train = np.tile(np.arange(20) < 10, 4)
+    separable = rng.normal(size=(80, 6)) * 0.1 + np.eye(4, 6)[labels] * 3.0
+    assert _probe_accuracy(separable, labels, train) == 1.0
+    assert _probe_accuracy(rng.normal(size=(80, 6)), labels, train) < 0.6

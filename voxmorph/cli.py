@@ -537,6 +537,26 @@ def train_decoder(
            content_model=str(content_model.resolve()))
 
 
+@bench_app.command("content")
+def bench_content(
+    data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/.")] = Path("../shared/data"),
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
+        "docs/bench/content"
+    ),
+    model: Annotated[Path | None, typer.Option(help="Content encoder folder (default: shipped).")] = None,
+    per_voice: Annotated[int, typer.Option(help="Held-out synthetic sentences per voice.")] = 15,
+    sentences: Annotated[int, typer.Option(help="VCC2018 sentences (every speaker reads each).")] = 20,
+):
+    """Phone error rate on held-out synthetic voices, cross-speaker phone agreement on real
+    parallel speech (VCC2018), and a speaker probe on the content (vs one on log-mel)."""
+    from voxmorph.eval.bench_content import run_bench_content
+    from voxmorph.models.content import load_content
+    from voxmorph.pipeline.neural_converter import WEIGHTS
+
+    encoder, meta = load_content(model or WEIGHTS / "content")
+    typer.echo(run_bench_content(encoder, meta, data, out, per_voice, sentences).rstrip())
+
+
 @bench_app.command("vocoder")
 def bench_vocoder(
     data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/ and vctk/.")] = Path("../shared/data"),
