@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from voxmorph.audio.constants import SAMPLE_RATE
+
 Transform = Callable[[np.ndarray], np.ndarray]
 """``(n,)`` -> ``(n,)``: a transform that keeps the length of its input."""
 
@@ -66,3 +68,24 @@ def process_chunked(
         seg = end
         drop = max(0, seg - context) - buf_start
         buf, buf_start = buf[drop:], buf_start + drop
+
+
+class ChunkedConverter:
+    """Mixin for file converters: ``convert_stream`` and ``convert`` from ``convert_chunk`` and the
+    ``chunk_s``, ``context_s`` and ``fade_s`` of ``self.options``."""
+
+    def convert_chunk(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def convert_stream(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """Convert a stream of blocks (any sizes) in overlapping chunks; same total length out."""
+        o = self.options
+        sr = SAMPLE_RATE
+        yield from process_chunked(
+            blocks, self.convert_chunk, int(o.chunk_s * sr), int(o.context_s * sr), int(o.fade_s * sr)
+        )
+
+    def convert(self, x: np.ndarray) -> np.ndarray:
+        """Convert a whole signal ``(n,)`` -> ``(n,)``."""
+        parts = list(self.convert_stream([x]))
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)

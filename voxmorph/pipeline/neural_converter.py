@@ -12,7 +12,6 @@ and no training machinery is loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from voxmorph.errors import UserError
 from voxmorph.models.content import ContentEncoder, load_content
 from voxmorph.models.decoder import MelDecoder, frame_conditioning, load_decoder
 from voxmorph.pipeline.analysis import StatsAccumulator
-from voxmorph.pipeline.chunking import process_chunked
+from voxmorph.pipeline.chunking import ChunkedConverter
 from voxmorph.pipeline.vocoder import NeuralVocoder
 from voxmorph.pipeline.voice import Voice
 from voxmorph.pipeline.voice_mapping import MappingOptions, VoiceMapping
@@ -66,7 +65,7 @@ class NeuralConverterOptions:
     fade_s: float = 0.05
 
 
-class NeuralConverter:
+class NeuralConverter(ChunkedConverter):
     """Converts any voice to ``target``; ``(n,)`` float32 16 kHz in, same length out."""
 
     def __init__(self, target: Voice, models: NeuralModels,
@@ -103,13 +102,3 @@ class NeuralConverter:
         y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
         return np.clip(y, -1.0, 1.0)
 
-    def convert_stream(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        o = self.options
-        sr = SAMPLE_RATE
-        yield from process_chunked(
-            blocks, self.convert_chunk, int(o.chunk_s * sr), int(o.context_s * sr), int(o.fade_s * sr)
-        )
-
-    def convert(self, x: np.ndarray) -> np.ndarray:
-        parts = list(self.convert_stream([x]))
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)

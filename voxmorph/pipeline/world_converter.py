@@ -12,7 +12,7 @@ enrolment and a file of any length streams through in constant memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,7 @@ from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.dsp import denoise
 from voxmorph.audio.f0 import get_tracker
 from voxmorph.pipeline.analysis import MCEP_ORDER, StatsAccumulator
-from voxmorph.pipeline.chunking import process_chunked
+from voxmorph.pipeline.chunking import ChunkedConverter
 from voxmorph.pipeline.voice import Voice
 from voxmorph.pipeline.voice_mapping import MappingOptions, VoiceMapping
 
@@ -44,7 +44,7 @@ class WorldConverterOptions:
     fade_s: float = 0.05
 
 
-class WorldConverter:
+class WorldConverter(ChunkedConverter):
     """Converts any voice to ``target``; ``(n,)`` float32 16 kHz in, same length out."""
 
     def __init__(self, target: Voice, options: WorldConverterOptions = WorldConverterOptions(),
@@ -84,15 +84,3 @@ class WorldConverter:
         y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
         return np.clip(y, -1.0, 1.0)
 
-    def convert_stream(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """Convert a stream of blocks (any sizes) in overlapping chunks; same total length out."""
-        o = self.options
-        sr = SAMPLE_RATE
-        yield from process_chunked(
-            blocks, self.convert_chunk, int(o.chunk_s * sr), int(o.context_s * sr), int(o.fade_s * sr)
-        )
-
-    def convert(self, x: np.ndarray) -> np.ndarray:
-        """Convert a whole signal ``(n,)`` -> ``(n,)``."""
-        parts = list(self.convert_stream([x]))
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
