@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from test_cli import assert_user_error, run
@@ -15,7 +16,7 @@ from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import read_corpus
 from voxmorph.models.content import CONFIGS as CONTENT_CONFIGS
 from voxmorph.models.content import ContentEncoder, save_content
-from voxmorph.models.decoder import CONFIGS, DecoderStream, MelDecoder, frame_conditioning, load_decoder
+from voxmorph.models.decoder import CONFIGS, DecoderAdapter, DecoderStream, MelDecoder, frame_conditioning, load_decoder
 from voxmorph.models.discriminators import MelDiscriminator
 from voxmorph.models.speaker import EMBED_DIM
 from voxmorph.train.decoder import RECIPE_CONFIGS, DecoderRecipe
@@ -60,11 +61,25 @@ def test_stream_equals_offline(model):
     cond, speaker, z = _inputs(model.config, t=60, b=1)
     with torch.no_grad():
         want = model(cond, speaker, z)
-        stream, parts, i = DecoderStream(model, speaker, z), [], 0
+        stream, parts, i = DecoderStream(model, model.voice(speaker, z)), [], 0
         for k in (1, 2, 5, 1, 51):
             parts.append(stream.process(cond[..., i : i + k]))
             i += k
     torch.testing.assert_close(torch.cat(parts, -1), want, atol=1e-5, rtol=1e-5)
+
+
+def test_adapter_conditioning_streams_and_starts_at_the_zero_shot_voice(model):
+    cond, speaker, z = _inputs(model.config, t=40, b=1)
+    with torch.no_grad():
+        adapter = DecoderAdapter(model.config, model.voice(speaker, z).u)
+        torch.testing.assert_close(model.render(cond, adapter.conditioning()), model(cond, speaker, z))
+        adapter.film.normal_(0.0, 0.1)
+        adapter.mel_bias.normal_(0.0, 0.1)
+        want = model.render(cond, adapter.conditioning())
+        assert (want - model(cond, speaker, z)).abs().mean() > 1e-3  # the offsets act
+        stream = DecoderStream(model, adapter.conditioning())
+        got = torch.cat([stream.process(cond[..., i : i + 7]) for i in range(0, 40, 7)], -1)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
 def test_posterior_ignores_frames_outside_the_mask(model):
@@ -127,3 +142,25 @@ def test_cli_debug_training_lowers_mel_loss(corpus, tmp_path):
     assert_user_error(run("train", "decoder", "--data", str(corpus / "corpus"), "--content-model",
                           str(tmp_path / "nothing"), "--out", str(tmp_path / "x"), check=False),
                       "no content encoder")
+
+
+def test_adapting_a_voice_fits_its_recordings_and_survives_saving(corpus, female_wav, female_wav2, tmp_path):
+    from voxmorph.pipeline.enrol import enrol_voice
+    from voxmorph.pipeline.voice import load_voice, save_voice
+    from voxmorph.train.adapter import adapt_voice
+
+    torch.manual_seed(0)
+    content = ContentEncoder(CONTENT_CONFIGS["debug"]).eval()
+    decoder = MelDecoder(CONFIGS["debug"]).eval()
+    frozen = {n: p.clone() for n, p in decoder.state_dict().items()}
+    voice = enrol_voice("p225", [female_wav, female_wav2])
+    adapted = adapt_voice(voice, [female_wav, female_wav2], content, decoder, "abc", steps=40, batch_size=4,
+                          progress=False)
+    info = adapted.adapter.info
+    assert info["steps"] == 40 and info["cpu_seconds"] > 0
+    assert info["mel_l1_after"] < 0.9 * info["mel_l1_before"]
+    assert all(torch.equal(p, frozen[n]) for n, p in decoder.state_dict().items())  # decoder stays frozen
+    loaded = load_voice(save_voice(adapted, tmp_path / "p225"))
+    assert loaded.adapter.decoder == "abc" and loaded.adapter.info == info
+    for k, v in adapted.adapter.arrays.items():
+        np.testing.assert_array_equal(loaded.adapter.arrays[k], v)

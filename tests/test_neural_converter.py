@@ -21,7 +21,7 @@ from voxmorph.pipeline.vocoder import NeuralVocoder
 def models():
     torch.manual_seed(0)
     return NeuralModels(ContentEncoder(CONTENT_CONFIGS["debug"]).eval(),
-                        MelDecoder(DECODER_CONFIGS["debug"]).eval(), NeuralVocoder.load())
+                        MelDecoder(DECODER_CONFIGS["debug"]).eval(), NeuralVocoder.load(), "debug")
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,22 @@ def test_chunked_long_input_keeps_its_length(models, female_voice, male_audio):
     options = NeuralConverterOptions(chunk_s=4.0, context_s=0.5, fade_s=0.05)
     y = NeuralConverter(female_voice, models, options).convert(x)
     assert y.shape == x.shape and np.isfinite(y).all()
+
+
+def test_an_adapter_is_used_only_with_its_own_decoder(models, female_voice):
+    from dataclasses import replace
+
+    from voxmorph.pipeline.voice import VoiceAdapter
+
+    config = models.decoder.config
+    arrays = {"u": np.ones(config.channels, np.float32), "film": np.zeros((config.blocks, 2 * config.channels),
+                                                                          np.float32),
+              "mel_bias": np.full(80, 0.5, np.float32)}
+    mine = replace(female_voice, adapter=VoiceAdapter(models.decoder_id, arrays))
+    other = replace(female_voice, adapter=VoiceAdapter("another", arrays))
+    assert models.adapted(mine) is True and models.adapted(other) is False and models.adapted(female_voice) is None
+    torch.testing.assert_close(models.conditioning(mine).u, torch.ones(1, config.channels))
+    torch.testing.assert_close(models.conditioning(other).u, models.conditioning(female_voice).u)
 
 
 def test_cli_rejects_an_unknown_converter(male_wav, tmp_path):

@@ -6,6 +6,7 @@ finds, and refuses a folder of another kind or format version with a one-line me
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict
@@ -50,3 +51,12 @@ class ModelFolder:
         model = build(meta["config"])
         model.load_state_dict(load_file(str(folder / "model.safetensors")))
         return model.eval(), meta
+
+
+def weights_id(folder: str | Path) -> str:
+    """A short fingerprint of a model folder's weights (what a voice adapter was tuned against)."""
+    digest = hashlib.sha256()
+    with open(Path(folder) / "model.safetensors", "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

@@ -11,7 +11,7 @@ Gaussian over ``z`` (``style_dim`` numbers), trained with a KL term toward ``N(0
 carries what content, pitch, energy and the speaker embedding leave unexplained (recording
 conditions, voice quality, speaking style). At conversion the voice supplies ``z``: the mean
 posterior over its enrolment recordings, or 0 (the prior mean). Adversarial training against a
-mel discriminator (:mod:`voxmorph.models.mel_discriminator`) keeps the output from being
+mel discriminator (:class:`voxmorph.models.discriminators.MelDiscriminator`) keeps the output from being
 over-smoothed.
 
 Causal: frame ``t`` depends on conditioning frames ``<= t``, so it streams with no look-ahead of
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -68,6 +69,15 @@ def frame_conditioning(content: torch.Tensor, f0: torch.Tensor, energy: torch.Te
     return torch.cat([content, lf0[:, None], voiced[:, None].to(content.dtype), e[:, None]], dim=1)
 
 
+class VoiceConditioning(NamedTuple):
+    """What the decoder reads from a voice: the utterance vector ``u (B, E)`` every block's FiLM is
+    computed from, and optionally an adapter's FiLM offsets ``(blocks, 2C)`` and mel bias ``(N_MELS,)``."""
+
+    u: torch.Tensor
+    film: torch.Tensor | None = None
+    mel_bias: torch.Tensor | None = None
+
+
 class FiLMBlock(nn.Module):
     """A causal ConvNeXt block whose output is scaled and shifted per channel by the utterance
     conditioning: ``(h (B, C, T), cond (B, E)) -> (B, C, T)``."""
@@ -79,16 +89,17 @@ class FiLMBlock(nn.Module):
         nn.init.zeros_(self.film.weight)
         nn.init.zeros_(self.film.bias)
 
-    def _modulate(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        scale, shift = self.film(cond).chunk(2, dim=-1)
+    def _modulate(self, h: torch.Tensor, cond: torch.Tensor, offset: torch.Tensor | None) -> torch.Tensor:
+        film = self.film(cond) if offset is None else self.film(cond) + offset
+        scale, shift = film.chunk(2, dim=-1)
         return h * (1.0 + scale[..., None]) + shift[..., None]
 
-    def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        return self._modulate(self.block(h), cond)
+    def forward(self, h: torch.Tensor, cond: torch.Tensor, offset: torch.Tensor | None = None) -> torch.Tensor:
+        return self._modulate(self.block(h), cond, offset)
 
-    def stream(self, h: torch.Tensor, cond: torch.Tensor, state):
+    def stream(self, h: torch.Tensor, cond: torch.Tensor, state, offset: torch.Tensor | None = None):
         y, state = self.block.stream(h, state)
-        return self._modulate(y, cond), state
+        return self._modulate(y, cond, offset), state
 
 
 class PosteriorEncoder(nn.Module):
@@ -128,36 +139,62 @@ class MelDecoder(nn.Module):
         self.head = nn.Conv1d(c, N_MELS, 1)
         self.posterior = PosteriorEncoder(config)
 
-    def utterance_conditioning(self, speaker: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.utterance(torch.cat([speaker, z], dim=-1))
+    def voice(self, speaker: torch.Tensor, z: torch.Tensor) -> VoiceConditioning:
+        """The conditioning of a voice with speaker embedding ``(B, EMBED_DIM)`` and style ``(B, style_dim)``."""
+        return VoiceConditioning(self.utterance(torch.cat([speaker, z], dim=-1)))
 
-    def _out(self, h: torch.Tensor) -> torch.Tensor:
+    def _out(self, h: torch.Tensor, voice: VoiceConditioning) -> torch.Tensor:
         mel = pointwise(self.head, self.norm(h).transpose(1, 2)).transpose(1, 2)
+        if voice.mel_bias is not None:
+            mel = mel + voice.mel_bias[:, None]
         return mel * MEL_STD + MEL_MEAN
 
-    def forward(self, cond: torch.Tensor, speaker: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        u = self.utterance_conditioning(speaker, z)
+    @staticmethod
+    def _offset(voice: VoiceConditioning, i: int) -> torch.Tensor | None:
+        return None if voice.film is None else voice.film[i]
+
+    def render(self, cond: torch.Tensor, voice: VoiceConditioning) -> torch.Tensor:
+        """``cond (B, content_dim + 3, T)`` in ``voice`` -> log-mel ``(B, N_MELS, T)``."""
         h = self.inp(cond)
-        for block in self.blocks:
-            h = block(h, u)
-        return self._out(h)
+        for i, block in enumerate(self.blocks):
+            h = block(h, voice.u, self._offset(voice, i))
+        return self._out(h, voice)
+
+    def forward(self, cond: torch.Tensor, speaker: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.render(cond, self.voice(speaker, z))
+
+
+class DecoderAdapter(nn.Module):
+    """A voice's own small correction to a trained decoder (``voxmorph voice add --adapt``): its
+    utterance vector (starting from the zero-shot one), a FiLM scale/shift offset per block and a
+    bias per mel band, about ``C + 2·C·blocks + N_MELS`` numbers (2.6k for the small decoder)."""
+
+    def __init__(self, config: DecoderConfig, u: torch.Tensor | None = None):
+        super().__init__()
+        self.config = config
+        self.u = nn.Parameter(torch.zeros(1, config.channels) if u is None else u.detach().clone().reshape(1, -1))
+        self.film = nn.Parameter(torch.zeros(config.blocks, 2 * config.channels))
+        self.mel_bias = nn.Parameter(torch.zeros(N_MELS))
+
+    def conditioning(self) -> VoiceConditioning:
+        return VoiceConditioning(self.u, self.film, self.mel_bias)
 
 
 class DecoderStream:
     """Streaming form for one voice: ``process(cond (B, content_dim + 3, k)) -> (B, N_MELS, k)``,
     equal to the offline decoder on the concatenated frames (it is causal, so no delay)."""
 
-    def __init__(self, model: MelDecoder, speaker: torch.Tensor, z: torch.Tensor):
+    def __init__(self, model: MelDecoder, voice: VoiceConditioning):
         self.model = model
-        self.u = model.utterance_conditioning(speaker, z)
+        self.voice = voice
         self.states: list = [None] * (1 + len(model.blocks))
 
     def process(self, cond: torch.Tensor) -> torch.Tensor:
-        m = self.model
+        m, voice = self.model, self.voice
         h, self.states[0] = m.inp.stream(cond, self.states[0])
         for i, block in enumerate(m.blocks):
-            h, self.states[i + 1] = block.stream(h, self.u, self.states[i + 1])
-        return m._out(h)
+            h, self.states[i + 1] = block.stream(h, voice.u, self.states[i + 1], m._offset(voice, i))
+        return m._out(h, voice)
 
 
 _FOLDER = ModelFolder(KIND, FORMAT_VERSION, "decoder")
@@ -169,3 +206,14 @@ def save_decoder(model: MelDecoder, folder: str | Path, card: dict | None = None
 
 def load_decoder(folder: str | Path) -> tuple[MelDecoder, dict]:
     return _FOLDER.load(folder, lambda config: MelDecoder(DecoderConfig(**config)))
+
+
+_ADAPTER_FOLDER = ModelFolder("decoder-adapter", 1, "decoder adapter")
+
+
+def save_adapter(adapter: DecoderAdapter, folder: str | Path, card: dict | None = None) -> None:
+    _ADAPTER_FOLDER.save(adapter, folder, card)
+
+
+def load_adapter(folder: str | Path) -> tuple[DecoderAdapter, dict]:
+    return _ADAPTER_FOLDER.load(folder, lambda config: DecoderAdapter(DecoderConfig(**config)))

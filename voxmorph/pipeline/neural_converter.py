@@ -23,8 +23,9 @@ from voxmorph.audio.dsp import denoise
 from voxmorph.audio.f0 import get_tracker
 from voxmorph.audio.features import energy_db, log_mel
 from voxmorph.errors import UserError
+from voxmorph.models.checkpoint_io import weights_id
 from voxmorph.models.content import ContentEncoder, load_content
-from voxmorph.models.decoder import MelDecoder, frame_conditioning, load_decoder
+from voxmorph.models.decoder import MelDecoder, VoiceConditioning, frame_conditioning, load_decoder
 from voxmorph.pipeline.analysis import StatsAccumulator
 from voxmorph.pipeline.chunking import ChunkedConverter
 from voxmorph.pipeline.vocoder import NeuralVocoder
@@ -41,6 +42,8 @@ class NeuralModels:
     content: ContentEncoder
     decoder: MelDecoder
     vocoder: NeuralVocoder
+    decoder_id: str
+    """Fingerprint of the decoder's weights; a voice adapter is only used with the decoder it was tuned on."""
 
     @classmethod
     def load(cls, content: str | Path | None = None, decoder: str | Path | None = None,
@@ -52,7 +55,23 @@ class NeuralModels:
                 raise UserError(f"{d}: no trained model there; the neural converter is not available yet")
         c, _ = load_content(content_dir)
         dec, _ = load_decoder(decoder_dir)
-        return cls(c, dec, NeuralVocoder.load(vocoder))
+        return cls(c, dec, NeuralVocoder.load(vocoder), weights_id(decoder_dir))
+
+    def conditioning(self, voice: Voice) -> VoiceConditioning:
+        """The decoder conditioning of ``voice``: its adapter if it was tuned on this decoder, else
+        zero-shot from its speaker embedding (style latent 0, the prior mean)."""
+        a = voice.adapter
+        if a is not None and a.decoder == self.decoder_id:
+            t = {k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in a.arrays.items()}
+            return VoiceConditioning(t["u"][None], t["film"], t["mel_bias"])
+        speaker = torch.from_numpy(np.asarray(voice.embedding, np.float32))[None]
+        with torch.no_grad():
+            return self.decoder.voice(speaker, torch.zeros(1, self.decoder.config.style_dim))
+
+    def adapted(self, voice: Voice) -> bool | None:
+        """True if ``voice`` has an adapter for this decoder, False if its adapter is for another
+        decoder (so it converts zero-shot), None if it has none."""
+        return None if voice.adapter is None else voice.adapter.decoder == self.decoder_id
 
 
 @dataclass(frozen=True)
@@ -72,8 +91,7 @@ class NeuralConverter(ChunkedConverter):
                  options: NeuralConverterOptions = NeuralConverterOptions()):
         self.models = models
         self.mapping = VoiceMapping(target.stats, options.mapping)
-        self.speaker = torch.from_numpy(np.asarray(target.embedding, np.float32))[None]
-        self.style = torch.zeros(1, models.decoder.config.style_dim)
+        self.voice = models.conditioning(target)
         self.options = options
         self.tracker = get_tracker(options.f0_tracker)
         self.reset()
@@ -97,7 +115,7 @@ class NeuralConverter(ChunkedConverter):
         f0_t = torch.from_numpy(np.asarray(f0, np.float32))[None]
         content, _ = self.models.content(mel)
         cond = frame_conditioning(content, f0_t, energy_db(x)[None, :frames])
-        mel_hat = self.models.decoder(cond, self.speaker, self.style)
+        mel_hat = self.models.decoder.render(cond, self.voice)
         y = self.models.vocoder.synthesise(mel_hat[0], f0_t[0])
         y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
         return np.clip(y, -1.0, 1.0)

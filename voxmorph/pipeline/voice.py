@@ -4,6 +4,8 @@ Layout of ``<voices dir>/<name>/``::
 
     voice.json   format version, name, provenance, F0 and formant statistics
     stats.npz    speaker embedding (256,), mel-cepstrum mean and std (MCEP_ORDER + 1,)
+    adapter.npz  optional (``voice add --adapt``): the voice's decoder adapter, valid for the
+                 decoder named in voice.json
 
 The folder is written to a temporary sibling and renamed into place, so a voice is either
 complete or absent. Loading validates every field and reports a damaged voice in one line.
@@ -40,6 +42,19 @@ class VoiceInfo:
     builtin: bool = False
 
 
+ADAPTER_KEYS = ("u", "film", "mel_bias")
+
+
+@dataclass(frozen=True)
+class VoiceAdapter:
+    """A voice's fine-tuned decoder conditioning (see :class:`voxmorph.models.decoder.DecoderAdapter`),
+    valid only for the decoder whose weights hash to ``decoder``."""
+
+    decoder: str
+    arrays: dict[str, np.ndarray]  # ADAPTER_KEYS
+    info: dict = field(default_factory=dict)  # steps, CPU seconds, losses before and after
+
+
 @dataclass(frozen=True)
 class Voice:
     """One enrolled voice: statistics, speaker embedding and provenance."""
@@ -49,6 +64,7 @@ class Voice:
     embedding: np.ndarray  # (EMBED_DIM,) unit norm
     info: VoiceInfo
     path: Path | None = field(default=None, compare=False)
+    adapter: VoiceAdapter | None = field(default=None, compare=False)
 
     def summary(self) -> dict:
         """Plain-data view for display and JSON output."""
@@ -63,6 +79,7 @@ class Voice:
             "f0_median_hz": round(s.f0_median_hz, 1),
             "f0_log_std": round(s.log_f0_std, 3),
             "formants_hz": [round(float(f), 0) for f in s.formants_hz],
+            "adapted": self.adapter.info if self.adapter else None,
             "path": str(self.path) if self.path else None,
         }
 
@@ -92,6 +109,10 @@ def save_voice(voice: Voice, folder: Path) -> Path:
             "voiced_frames": s.voiced_frames,
             "mcep_order": MCEP_ORDER,
         }
+        if voice.adapter is not None:
+            meta["adapter"] = {"decoder": voice.adapter.decoder, **voice.adapter.info}
+            with open(tmp / "adapter.npz", "wb") as f:
+                np.savez(f, **{k: voice.adapter.arrays[k].astype(np.float32) for k in ADAPTER_KEYS})
         (tmp / "voice.json").write_text(json.dumps(meta, indent=2) + "\n")
         with open(tmp / "stats.npz", "wb") as f:
             np.savez(f, embedding=voice.embedding.astype(np.float32),
@@ -125,12 +146,24 @@ def load_voice(folder: Path) -> Voice:
         )
         _validate(stats, arrays["embedding"])
         info = VoiceInfo(**meta["info"])
+        adapter = _load_adapter(folder, meta.get("adapter"))
     except FileNotFoundError as err:
         raise VoiceError(f"voice '{name}' is damaged: missing {Path(err.filename).name}"
                          f" in {folder}; remove it and enrol it again") from None
     except (ValueError, KeyError, TypeError, OSError) as err:
         raise VoiceError(f"voice '{name}' is damaged ({err}); remove it and enrol it again") from None
-    return Voice(meta["name"], stats, arrays["embedding"].astype(np.float32), info, folder)
+    return Voice(meta["name"], stats, arrays["embedding"].astype(np.float32), info, folder, adapter)
+
+
+def _load_adapter(folder: Path, meta: dict | None) -> VoiceAdapter | None:
+    if meta is None:
+        return None
+    with np.load(folder / "adapter.npz", allow_pickle=False) as z:
+        arrays = {k: np.asarray(z[k], np.float32) for k in ADAPTER_KEYS}
+    if not all(np.isfinite(a).all() for a in arrays.values()):
+        raise ValueError("non-finite adapter")
+    info = {k: v for k, v in meta.items() if k != "decoder"}
+    return VoiceAdapter(str(meta["decoder"]), arrays, info)
 
 
 def _validate(stats: VoiceStatistics, embedding: np.ndarray) -> None:

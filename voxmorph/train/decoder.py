@@ -77,6 +77,20 @@ def speaker_embeddings(utterances: Sequence[Utterance], features: Sequence[Featu
     return np.stack([means[f"{u.corpus}/{u.speaker}"] for u in utterances]).astype(np.float32)
 
 
+def reconstruction_inputs(content: ContentEncoder, batch: dict, rng: np.random.Generator,
+                          warp: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch of segments -> ``(target log-mel (B, N_MELS, T), decoder conditioning (B, D + 3, T))``.
+    The content is read from each segment under a random vocal-tract warp drawn from ``rng``, so
+    the decoder cannot take the speaker's formants from it."""
+    audio, f0 = batch["audio"], batch["f0"]
+    frames = f0.shape[-1]
+    mels = [log_mel(a, warp=round(float(rng.uniform(*warp)), 2)) for a in audio]
+    with torch.no_grad():
+        feats, _ = content(torch.stack(mels))
+    cond = frame_conditioning(feats[..., :frames], f0, energy_db(audio)[..., :frames])
+    return log_mel(audio)[..., :frames], cond
+
+
 class DecoderRecipe:
     kind = "decoder"
 
@@ -116,19 +130,10 @@ class DecoderRecipe:
     def dataset(self) -> SegmentDataset:
         return SegmentDataset(self.features(), self.config.segment_frames, self.config.seed)
 
-    def _content(self, audio: torch.Tensor, frames: int, step: int) -> torch.Tensor:
-        """Content of each segment under a random vocal-tract warp (fixed by step and row)."""
-        rng = np.random.default_rng((self.config.seed, step))
-        mels = [log_mel(a, warp=round(float(rng.uniform(*self.config.warp)), 2)) for a in audio]
-        with torch.no_grad():
-            content, _ = self.content(torch.stack(mels))
-        return content[..., :frames]
-
     def _generate(self, models, batch, step: int) -> dict[str, torch.Tensor]:
-        audio, f0 = batch["audio"], batch["f0"]
-        frames = f0.shape[-1]
-        mel = log_mel(audio)[..., :frames]
-        cond = frame_conditioning(self._content(audio, frames, step), f0, energy_db(audio)[..., :frames])
+        c = self.config
+        mel, cond = reconstruction_inputs(self.content, batch, np.random.default_rng((c.seed, step)), c.warp)
+        frames = mel.shape[-1]
         decoder = models["decoder"]
         mask = torch.ones(mel.shape[0], frames, dtype=torch.bool)
         mean, log_var = decoder.posterior(mel, mask)
