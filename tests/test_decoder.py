@@ -16,7 +16,14 @@ from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import read_corpus
 from voxmorph.models.content import CONFIGS as CONTENT_CONFIGS
 from voxmorph.models.content import ContentEncoder, save_content
-from voxmorph.models.decoder import CONFIGS, DecoderAdapter, DecoderStream, MelDecoder, frame_conditioning, load_decoder
+from voxmorph.models.decoder import (
+    CONFIGS,
+    DecoderAdapter,
+    DecoderStream,
+    MelDecoder,
+    frame_conditioning,
+    load_decoder,
+)
 from voxmorph.models.discriminators import MelDiscriminator
 from voxmorph.models.speaker import EMBED_DIM
 from voxmorph.train.decoder import RECIPE_CONFIGS, DecoderRecipe

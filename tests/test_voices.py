@@ -107,3 +107,38 @@ def test_enrol_refuses_silence_and_too_little_speech(tmp_path, female_audio):
     sf.write(tmp_path / "short.wav", female_audio[SAMPLE_RATE : 3 * SAMPLE_RATE], SAMPLE_RATE)
     with pytest.raises(VoiceError, match="speech"):
         enrol_voice("x", [tmp_path / "short.wav"])
+
+
+def test_enrol_refuses_clipped_and_noisy_recordings(tmp_path, female_audio):
+    x = female_audio / np.abs(female_audio).max()
+    sf.write(tmp_path / "clipped.wav", np.clip(2.0 * x, -1.0, 1.0), SAMPLE_RATE)
+    with pytest.raises(VoiceError, match="clipped"):
+        enrol_voice("x", [tmp_path / "clipped.wav"])
+    noise = np.random.default_rng(0).standard_normal(x.size) * np.sqrt(np.mean(x**2) / 10 ** 0.5)  # 5 dB
+    sf.write(tmp_path / "noisy.wav", 0.5 * (x + noise), SAMPLE_RATE)
+    with pytest.raises(VoiceError, match="too noisy"):
+        enrol_voice("x", [tmp_path / "noisy.wav"])
+    assert enrol_voice("x", [tmp_path / "noisy.wav"], check=False).name == "x"  # the user may insist
+
+
+def test_enrol_refuses_two_speakers_but_not_one(female_wav, female_wav2, male_wav):
+    with pytest.raises(VoiceError, match="more than one speaker"):
+        enrol_voice("x", [female_wav, female_wav2, male_wav, male_wav])
+    assert enrol_voice("x", [female_wav, female_wav2, female_wav, female_wav2]).name == "x"
+
+
+def test_speaker_groups_split_two_clusters_only():
+    from voxmorph.pipeline.recording_checks import several_speakers, speaker_groups
+
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(256), rng.standard_normal(256)
+
+    def around(c, n):
+        e = c + 0.3 * np.linalg.norm(c) / 16 * rng.standard_normal((n, 256))
+        return e / np.linalg.norm(e, axis=1, keepdims=True)
+
+    one = around(a, 12)
+    two = np.concatenate([around(a, 6), around(b, 6)])
+    assert not several_speakers(one) and several_speakers(two)
+    share, cos = speaker_groups(two)
+    assert share == 0.5 and cos < 0.2

@@ -80,6 +80,9 @@ def voice_add(
         "--adapt", help="Also fine-tune a small decoder adapter on these recordings for the neural "
         "converter (a few CPU minutes; without it the neural converter works zero-shot).")] = False,
     adapt_steps: Annotated[int, typer.Option(help="Adapter training steps (with --adapt).")] = 300,
+    checks: Annotated[bool, typer.Option(
+        "--checks/--no-checks", help="Refuse clipped or noisy recordings and recordings of several "
+        "speakers.")] = True,
 ):
     """Enrol a voice from recordings of one speaker (at least 3 s of speech; 30 s+ is better).
 
@@ -103,12 +106,13 @@ def voice_add(
         models = NeuralModels.load()  # fail before the analysis if there is no neural model
     total = sum(probe(f).duration for f in files)
     with _progress(total, f"enrolling {name}") as bar:
-        voice = enrol_voice(name, files, description, get_tracker(f0), progress=bar.update)
+        voice = enrol_voice(name, files, description, get_tracker(f0), progress=bar.update, check=checks)
     if models is not None:
         from voxmorph.train.adapter import adapt_voice
 
         typer.echo(f"adapting the decoder to '{name}' ({adapt_steps} steps)", err=True)
-        voice = adapt_voice(voice, files, models.content, models.decoder, models.decoder_id, steps=adapt_steps)
+        voice = adapt_voice(voice, files, models.content, models.decoder, models.decoder_id,
+                            steps=adapt_steps)
     path = store.save(voice, overwrite=force)
     s = voice.summary()
     typer.echo(f"enrolled '{name}': {s['speech_seconds']} s of speech from {len(files)} file(s), "
@@ -196,8 +200,10 @@ def convert(
         models = NeuralModels.load()
         if models.adapted(target) is False:
             typer.echo(f"note: voice '{voice}' was adapted to another decoder; converting zero-shot "
-                       f"(adapt it again with: voxmorph voice add {voice} FILES... --adapt --force)", err=True)
-        converter = NeuralConverter(target, models, NeuralConverterOptions(mapping, f0_tracker=f0, denoise=denoise))
+                       f"(adapt it again with: voxmorph voice add {voice} FILES... --adapt --force)",
+                       err=True)
+        options = NeuralConverterOptions(mapping, f0_tracker=f0, denoise=denoise)
+        converter = NeuralConverter(target, models, options)
     elif model == "world":
         neural = _neural_or_none(vocoder)
         options = WorldConverterOptions(mapping, f0_tracker=f0, denoise=denoise)

@@ -94,7 +94,8 @@ class FiLMBlock(nn.Module):
         scale, shift = film.chunk(2, dim=-1)
         return h * (1.0 + scale[..., None]) + shift[..., None]
 
-    def forward(self, h: torch.Tensor, cond: torch.Tensor, offset: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, cond: torch.Tensor, offset: torch.Tensor | None = None
+                ) -> torch.Tensor:
         return self._modulate(self.block(h), cond, offset)
 
     def stream(self, h: torch.Tensor, cond: torch.Tensor, state, offset: torch.Tensor | None = None):
@@ -140,7 +141,7 @@ class MelDecoder(nn.Module):
         self.posterior = PosteriorEncoder(config)
 
     def voice(self, speaker: torch.Tensor, z: torch.Tensor) -> VoiceConditioning:
-        """The conditioning of a voice with speaker embedding ``(B, EMBED_DIM)`` and style ``(B, style_dim)``."""
+        """The conditioning of a voice: speaker embedding ``(B, EMBED_DIM)``, style ``(B, style_dim)``."""
         return VoiceConditioning(self.utterance(torch.cat([speaker, z], dim=-1)))
 
     def _out(self, h: torch.Tensor, voice: VoiceConditioning) -> torch.Tensor:
@@ -172,7 +173,8 @@ class DecoderAdapter(nn.Module):
     def __init__(self, config: DecoderConfig, u: torch.Tensor | None = None):
         super().__init__()
         self.config = config
-        self.u = nn.Parameter(torch.zeros(1, config.channels) if u is None else u.detach().clone().reshape(1, -1))
+        start = torch.zeros(1, config.channels) if u is None else u.detach().clone().reshape(1, -1)
+        self.u = nn.Parameter(start)
         self.film = nn.Parameter(torch.zeros(config.blocks, 2 * config.channels))
         self.mel_bias = nn.Parameter(torch.zeros(N_MELS))
 

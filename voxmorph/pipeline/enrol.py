@@ -16,6 +16,7 @@ from voxmorph.audio.io import iter_blocks, probe
 from voxmorph.audio.vad import VoiceActivityDetector
 from voxmorph.errors import AudioError, VoiceError
 from voxmorph.models.speaker import SpeakerEncoder
+from voxmorph.pipeline import recording_checks as checks
 from voxmorph.pipeline.analysis import StatsAccumulator
 from voxmorph.pipeline.voice import Voice, VoiceInfo, check_name
 
@@ -33,11 +34,14 @@ def enrol_voice(
     tracker: F0Tracker | None = None,
     vad: VoiceActivityDetector | None = None,
     progress: Callable[[float], None] | None = None,
+    check: bool = True,
 ) -> Voice:
     """Analyse ``files`` (any format, rate and channel count) into a voice named ``name``.
 
     ``progress`` is called with the seconds of input just processed. Raises
-    :class:`AudioError` for an unusable file and :class:`VoiceError` for too little speech.
+    :class:`AudioError` for an unusable file and :class:`VoiceError` for too little speech or, with
+    ``check``, recordings that are clipped, too noisy or hold more than one speaker
+    (:mod:`voxmorph.pipeline.recording_checks`).
     """
     check_name(name)
     if not files:
@@ -49,22 +53,32 @@ def enrol_voice(
     acc = StatsAccumulator()
     embeddings, weights = [], []
     speech_s = 0.0
+    windows = checks.SpeakerWindows(SpeakerEncoder.shared().embed)
     for f in files:
-        file_speech = 0
+        file_speech, file_levels = 0, []
         for block in iter_blocks(f, SAMPLE_RATE, ENROL_BLOCK_S):
-            speech = vad.speech_only(block)
+            segments = vad.segments(block)
+            speech = np.concatenate([block[a:b] for a, b in segments]) if segments else block[:0]
             if progress:
                 progress(block.size / SAMPLE_RATE)
             if speech.size < SAMPLE_RATE // 2:
                 continue
+            file_levels.append((speech.size, checks.levels(block, segments)))
             speech = normalise_loudness(speech, SAMPLE_RATE)
             acc.add(world.analyse(speech, SAMPLE_RATE, tracker, aperiodicity=False), speech)
             embeddings.append(SpeakerEncoder.shared().embed(speech))
             weights.append(speech.size)
+            if check:
+                windows.add(speech)
             file_speech += speech.size
         if file_speech == 0:
             raise AudioError(f"{f}: no speech found (silence or noise only)")
+        if check:
+            _check_levels(f, file_levels)
         speech_s += file_speech / SAMPLE_RATE
+    if check and windows.several_speakers():
+        raise VoiceError("the recordings sound like more than one speaker; enrol a voice from "
+                         "recordings of one person only (or pass --no-checks if they are one person)")
     stats = acc.result()
     if speech_s < MIN_SPEECH_S or stats is None:
         raise VoiceError(
@@ -79,3 +93,16 @@ def enrol_voice(
         description=description,
     )
     return Voice(name, stats, (emb / np.linalg.norm(emb)).astype(np.float32), info)
+
+
+def _check_levels(path: str | Path, blocks: list[tuple[int, checks.RecordingLevels]]) -> None:
+    """Refuse a clipped or noisy recording (levels of its blocks, weighted by their speech)."""
+    w = np.array([n for n, _ in blocks], float)
+    clipped = float(np.average([lv.clipped for _, lv in blocks], weights=w))
+    snr = float(np.median([lv.snr_db for _, lv in blocks]))
+    if clipped > checks.MAX_CLIPPED:
+        raise VoiceError(f"{path}: {clipped:.1%} of the samples are clipped (at full scale); record it "
+                         "again with a lower input level")
+    if snr < checks.MIN_SNR_DB:
+        raise VoiceError(f"{path}: too noisy (speech only {snr:.0f} dB above the background, "
+                         f"{checks.MIN_SNR_DB:.0f} dB needed); record somewhere quieter")

@@ -66,7 +66,10 @@ class AdapterRecipe:
 
     def dataset(self) -> SegmentDataset:
         self.cache.prepare(self.utterances, progress=False)
-        return SegmentDataset([self.cache[u] for u in self.utterances], self.config.segment_frames, self.config.seed)
+        return self._segments(self.config.seed)
+
+    def _segments(self, seed: int) -> SegmentDataset:
+        return SegmentDataset([self.cache[u] for u in self.utterances], self.config.segment_frames, seed)
 
     def step(self, phase: str, models: Mapping[str, nn.Module], batch, carry: dict, step: int) -> StepOutput:
         c = self.config
@@ -81,7 +84,7 @@ class AdapterRecipe:
     def score(self, voice: VoiceConditioning) -> float:
         """Mean mel L1 (natural-log units) of the decoder in ``voice`` on :data:`EVAL_SEGMENTS` fixed
         segments of the user's audio, read without warp."""
-        data = SegmentDataset([self.cache[u] for u in self.utterances], self.config.segment_frames, seed=EVAL_SEED)
+        data = self._segments(EVAL_SEED)
         items = [data[i] for i in range(EVAL_SEGMENTS)]
         batch = {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in ("audio", "f0")}
         mel, cond = reconstruction_inputs(self.content, batch, np.random.default_rng(0), (1.0, 1.0))
