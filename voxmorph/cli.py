@@ -424,11 +424,26 @@ def bench_vc(
     jobs: Annotated[int, typer.Option(help="Parallel worker processes.")] = 2,
     neural_vocoder: Annotated[bool, typer.Option(
         "--neural-vocoder", help="Also convert with the neural vocoder as synthesiser.")] = False,
+    neural: Annotated[bool, typer.Option(
+        "--neural/--no-neural", help="Run the neural converter, zero-shot and adapted.")] = True,
+    adapt_steps: Annotated[int, typer.Option(help="Adapter training steps per target.")] = 300,
+    few_shot: Annotated[bool, typer.Option(
+        "--few-shot/--no-few-shot", help="Also enrol each VCC2018 target from 3 sentences.")] = True,
+    unseen: Annotated[bool, typer.Option(
+        "--unseen/--no-unseen", help="Also convert into VCTK and LibriSpeech targets (from the "
+        "vctk/ and librispeech/ folders beside --data).")] = True,
 ):
-    """Convert VCC2018 sources into enrolled VCC2018 targets and judge against the real target."""
-    from voxmorph.eval.bench_vc import run_bench_vc
+    """Convert VCC2018 sources into enrolled targets and judge against the real target: WORLD
+    baseline and neural converter (zero-shot and adapted), from 10 and 3 enrolment sentences."""
+    from voxmorph.eval.bench_vc import BenchOptions, run_bench_vc
 
-    md = run_bench_vc(data, out, utterances=utterances, jobs=jobs, neural=neural_vocoder)
+    if neural:
+        from voxmorph.pipeline.neural_converter import NeuralModels
+
+        NeuralModels.load()  # fail now, not in a worker an hour later
+    options = BenchOptions(utterances=utterances, neural=neural, neural_vocoder=neural_vocoder,
+                           adapt_steps=adapt_steps, few_shot=few_shot, unseen=unseen)
+    md = run_bench_vc(data, out, options, jobs=jobs)
     typer.echo(md.rstrip())
 
 
