@@ -39,27 +39,13 @@ F0Option = Annotated[
     str, typer.Option("--f0", help="F0 tracker: harvest (accurate), dio (fast) or praat.")
 ]
 SynthOption = Annotated[
-    str, typer.Option("--vocoder", help="Synthesis: world (WORLD) or neural (the trained vocoder).")
+    str, typer.Option("--vocoder", help="Synthesis for --model world: world (WORLD) or neural (the "
+                      "trained vocoder).")
 ]
-
-
-def _one_torch_thread() -> None:
-    """Live neural synthesis runs one 10 ms frame per call: tensors that small only pay for a second
-    intra-op thread's synchronisation (measured: compute RTF 1.1 with one thread, 4.8 with two)."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
-def _neural_or_none(vocoder: str):
-    """The shipped neural vocoder if asked for, else None (WORLD synthesis)."""
-    if vocoder not in ("world", "neural"):
-        raise UserError(f"unknown vocoder '{vocoder}'; choose world or neural")
-    if vocoder == "world":
-        return None
-    from voxmorph.pipeline.vocoder import NeuralVocoder
-
-    return NeuralVocoder.load()
+ModelOption = Annotated[
+    str, typer.Option("--model", help="Converter: world (the no-training baseline) or neural (content "
+                      "encoder + VAE decoder + neural vocoder).")
+]
 
 
 def _progress(total: float, desc: str, unit: str = "s"):
@@ -166,6 +152,18 @@ def voice_remove(name: str):
     typer.echo(f"removed '{name}'")
 
 
+def _note_adapter(model: str, target) -> None:
+    """Tell the user when a voice's adapter does not fit the shipped decoder."""
+    if model != "neural" or target.adapter is None:
+        return
+    from voxmorph.pipeline.neural_converter import NeuralModels
+
+    if NeuralModels.load().adapted(target) is False:
+        typer.echo(f"note: voice '{target.name}' was adapted to another decoder; converting zero-shot "
+                   f"(adapt it again with: voxmorph voice add {target.name} FILES... --adapt --force)",
+                   err=True)
+
+
 @app.command()
 def convert(
     inputs: Annotated[list[Path], typer.Argument(help="Audio file(s) to convert, any format/rate.")],
@@ -175,8 +173,7 @@ def convert(
     pitch_shift: Annotated[float, typer.Option(help="Extra pitch shift in semitones.")] = 0.0,
     denoise: Annotated[bool, typer.Option("--denoise", help="Reduce stationary noise first.")] = False,
     vocoder: SynthOption = "world",
-    model: Annotated[str, typer.Option(help="Converter: world (the no-training baseline) or neural "
-                                       "(content encoder + VAE decoder + neural vocoder).")] = "world",
+    model: ModelOption = "world",
 ):
     """Convert recordings into a voice.
 
@@ -184,33 +181,18 @@ def convert(
     stream through in constant memory.
     """
     from voxmorph.audio.io import probe
+    from voxmorph.pipeline.converters import offline_converter
     from voxmorph.pipeline.files import convert_file, plan_outputs
     from voxmorph.pipeline.store import VoiceStore
     from voxmorph.pipeline.voice_mapping import MappingOptions
-    from voxmorph.pipeline.world_converter import WorldConverter, WorldConverterOptions
 
     plan = plan_outputs(inputs, output)
     target = VoiceStore().get(voice)
     if len(plan) > 1:
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
     mapping = MappingOptions(pitch_shift=pitch_shift)
-    if model == "neural":
-        from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralConverterOptions, NeuralModels
-
-        models = NeuralModels.load()
-        if models.adapted(target) is False:
-            typer.echo(f"note: voice '{voice}' was adapted to another decoder; converting zero-shot "
-                       f"(adapt it again with: voxmorph voice add {voice} FILES... --adapt --force)",
-                       err=True)
-        options = NeuralConverterOptions(mapping, f0_tracker=f0, denoise=denoise)
-        converter = NeuralConverter(target, models, options)
-    elif model == "world":
-        neural = _neural_or_none(vocoder)
-        options = WorldConverterOptions(mapping, f0_tracker=f0, denoise=denoise)
-        synth = {"synthesise": neural.synthesise_world} if neural else {}
-        converter = WorldConverter(target, options, **synth)
-    else:
-        raise UserError(f"unknown converter '{model}'; choose world or neural")
+    converter = offline_converter(model, target, vocoder, f0, denoise, mapping)
+    _note_adapter(model, target)
     for src, dst in plan:
         duration = probe(src).duration
         start = time.perf_counter()
@@ -305,26 +287,23 @@ def live(
         help="With --input: 0 runs as fast as possible; 1 paces the clock in real time.")] = 0.0,
     seconds: Annotated[float, typer.Option(help="With devices: stop after this long (0 = Ctrl-C).")] = 0.0,
     vocoder: SynthOption = "world",
+    model: ModelOption = "world",
 ):
     """Convert your voice live, from a microphone or, with --input/--output, from a file on the
     same block-by-block code path."""
+    from voxmorph.pipeline.converters import streaming_converter
     from voxmorph.pipeline.store import VoiceStore
     from voxmorph.realtime.denoise import StreamingDenoiser
     from voxmorph.realtime.engine import LatencyPlan, LiveEngine
     from voxmorph.realtime.gate import VoiceGate
     from voxmorph.realtime.streaming import Chain
-    from voxmorph.realtime.world_stream import StreamingWorldConverter
 
     if (input is None) != (output is None):
         raise UserError("--input and --output go together")
     store = VoiceStore()
-    neural = _neural_or_none(vocoder)
-    if neural is not None:
-        _one_torch_thread()
-    converter = StreamingWorldConverter(
-        store.get(voice), store.get(source_voice) if source_voice else None,
-        vocoder=neural.model if neural else None,
-    )
+    target = store.get(voice)
+    converter = streaming_converter(model, target, store.get(source_voice) if source_voice else None, vocoder)
+    _note_adapter(model, target)
     if denoise:
         converter = Chain(StreamingDenoiser(converter.hop), converter)
     plan = LatencyPlan.for_budget(latency_ms, converter)
@@ -458,17 +437,15 @@ def bench_live(
     seconds: Annotated[float, typer.Option(help="Seconds of speech for the paced runs.")] = 60.0,
     memory_minutes: Annotated[float, typer.Option(help="Length of the memory stream.")] = 30.0,
     vocoder: SynthOption = "world",
+    model: ModelOption = "world",
 ):
     """Latency, compute RTF, degradations (alone and under load), memory and streamed-vs-offline
     quality of the live engine, all through the file clock."""
     from voxmorph.eval.bench_live import QUALITY_PAIRS, run_bench_live
 
     with _progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
-        neural = _neural_or_none(vocoder)
-        if neural is not None:
-            _one_torch_thread()
         md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1),
-                            vocoder=neural)
+                            model=model, vocoder=vocoder)
     typer.echo(md.rstrip())
 
 

@@ -31,7 +31,6 @@ from voxmorph.realtime.clock import reblock, run_clock
 from voxmorph.realtime.engine import LatencyPlan, LiveEngine
 from voxmorph.realtime.gate import VoiceGate
 from voxmorph.realtime.streaming import PassThrough
-from voxmorph.realtime.world_stream import StreamingWorldConverter
 
 QUALITY_PAIRS = [("VCC2SF1", "VCC2TM1"), ("VCC2SM1", "VCC2TF1"), ("VCC2SF1", "VCC2TF1"),
                  ("VCC2SM1", "VCC2TM1")]
@@ -123,13 +122,13 @@ def memory_run(conv, plan: LatencyPlan, speech: np.ndarray, minutes: float, prog
             "degraded": engine.stats.degraded}
 
 
-def quality_run(data: Path, progress=None, vocoder=None) -> list[dict]:
+def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = "world") -> list[dict]:
     """Per pair: stream the concatenated held-out sentences and convert them offline; judge each
     sentence against the real target's recording of it."""
     from voxmorph.eval.metrics import Analysis, mcd
     from voxmorph.models.speaker import SpeakerEncoder, cosine
+    from voxmorph.pipeline.converters import offline_converter, streaming_converter
     from voxmorph.pipeline.enrol import enrol_voice
-    from voxmorph.pipeline.world_converter import WorldConverter
 
     enc = SpeakerEncoder.shared()
     rows = []
@@ -140,10 +139,10 @@ def quality_run(data: Path, progress=None, vocoder=None) -> list[dict]:
         ref = np.mean([enc.embed(load_audio(f)) for f in files], axis=0)
         xs = [load_audio(data / src / f"300{i:02d}.flac") for i in utts]
         x = np.concatenate(xs)
-        conv = StreamingWorldConverter(voice, vocoder=vocoder.model if vocoder else None)
+        conv = streaming_converter(model, voice, vocoder=vocoder)
         plan = LatencyPlan.for_budget(40, conv)
         lag = plan.jitter_blocks * plan.block + conv.delay
-        offline = WorldConverter(voice, **({"synthesise": vocoder.synthesise_world} if vocoder else {}))
+        offline = offline_converter(model, voice, vocoder)
         systems = {
             "streamed": drive(LiveEngine(conv, plan, VoiceGate()), x, None)[lag : lag + x.size],
             "offline": offline.convert(x),
@@ -171,16 +170,18 @@ def _quality_summary(rows: list[dict]) -> dict:
 
 
 def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes: float = 30.0,
-                   progress=None, vocoder=None) -> str:
-    """The live benchmark; ``vocoder`` (a :class:`~voxmorph.pipeline.vocoder.NeuralVocoder`)
-    replaces WORLD synthesis in the streamed and the offline converter."""
+                   progress=None, model: str = "world", vocoder: str = "world") -> str:
+    """The live benchmark of converter ``model`` (with ``vocoder`` synthesis for the WORLD
+    converter), streamed and, for the quality rows, offline."""
+    from voxmorph.pipeline.converters import streaming_converter
+
     if not (data / "VCC2SM1").is_dir():
         raise UserError(f"{data}: not the VCC2018 evaluation set (no VCC2SM1 folder)")
     speech = np.concatenate([load_audio(data / "VCC2SM1" / f"300{i:02d}.flac") for i in range(11, 36)])
     speech = speech[: int(seconds * SAMPLE_RATE)]
     from voxmorph.pipeline.store import VoiceStore
 
-    conv = StreamingWorldConverter(VoiceStore().get("vcc-tf1"), vocoder=vocoder.model if vocoder else None)
+    conv = streaming_converter(model, VoiceStore().get("vcc-tf1"), vocoder=vocoder)
     plan = LatencyPlan.for_budget(40, conv)
     identity = PassThrough(SAMPLE_RATE, conv.hop)
     identity_plan = LatencyPlan(SAMPLE_RATE, plan.block, 0, plan.jitter_blocks)
@@ -191,7 +192,7 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
                  "lookahead_ms": 1000.0 * conv.delay / SAMPLE_RATE, "algorithmic_ms": plan.algorithmic_ms,
                  "latency_ms": plan.latency_ms},
         "latency": {"identity": measure_latency(identity, identity_plan, speech[: 20 * SAMPLE_RATE]),
-                    "world": measure_latency(conv, plan, speech[: 20 * SAMPLE_RATE])},
+                    "converter": measure_latency(conv, plan, speech[: 20 * SAMPLE_RATE])},
         "realtime": {"alone": paced_run(conv, plan, speech, load=False),
                      "competing load": paced_run(conv, plan, speech, load=True),
                      "competing load, normal priority": paced_run(conv, plan, speech, load=True,
@@ -199,8 +200,9 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
     }
     result["identity_plan_ms"] = identity_plan.latency_ms
     result["memory"] = memory_run(conv, plan, speech, memory_minutes, progress)
-    result["quality"] = _quality_summary(quality_rows := quality_run(data, progress, vocoder))
-    result["synthesis"] = "neural vocoder" if vocoder else "WORLD"
+    result["quality"] = _quality_summary(quality_rows := quality_run(data, progress, model, vocoder))
+    result["converter"] = "neural" if model == "neural" else "WORLD"
+    result["synthesis"] = "neural vocoder" if model == "neural" or vocoder == "neural" else "WORLD"
     result["quality_rows"] = quality_rows
     result["bench_seconds"] = time.perf_counter() - t0
     md = render_markdown(result, seconds)
@@ -213,7 +215,8 @@ def render_markdown(r: dict, seconds: float) -> str:
     lines = [
         "# voxmorph live benchmark",
         "",
-        f"WORLD streaming converter with {r.get('synthesis', 'WORLD')} synthesis, `--latency-ms 40`: "
+        f"{r.get('converter', 'WORLD')} streaming converter with {r.get('synthesis', 'WORLD')} synthesis, "
+        "`--latency-ms 40`: "
         f"blocks of {p['block_ms']:.0f} ms, look-ahead {p['lookahead_ms']:.1f} ms, "
         f"{p['jitter_blocks']} jitter block(s). Real speech (VCC2018 SM1, {seconds:.0f} s) through "
         "the engine on the file clock.",
@@ -224,7 +227,8 @@ def render_markdown(r: dict, seconds: float) -> str:
         f"| planned end to end (+ jitter buffer) | {p['latency_ms']:.1f} |",
         f"| planned, identity converter (no look-ahead) | {r['identity_plan_ms']:.1f} |",
         f"| measured end to end, identity converter | {lat['identity']['end_to_end_ms']:.1f} |",
-        f"| measured end to end, WORLD stream | {lat['world']['end_to_end_ms']:.1f} |",
+        f"| measured end to end, {r.get('converter', 'WORLD')} stream | "
+        f"{lat.get('converter', lat.get('world'))['end_to_end_ms']:.1f} |",
         "",
         "| paced in real time | worker priority | compute RTF mean | RTF p99 | RTF max | degraded blocks "
         "| per minute | resyncs |",
