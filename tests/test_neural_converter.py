@@ -77,3 +77,26 @@ def test_cli_rejects_an_unknown_converter(male_wav, tmp_path):
     assert_user_error(run("convert", str(male_wav), "--voice", "vcc-sf1", "-o", str(out), "--model", "nope",
                           check=False), "unknown converter")
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_cli_round_trip_enrol_with_adapt_then_convert_and_live(female_wav, female_wav2, male_wav, tmp_path):
+    """The shipped neural models end to end through the real CLI."""
+    import json
+
+    import soundfile as sf
+
+    r = run("voice", "add", "me", str(female_wav), str(female_wav2), "--adapt", "--adapt-steps", "4")
+    assert "adapted in" in r.stdout, r.stdout
+    card = json.loads(run("voice", "show", "me", "--json").stdout)["adapted"]
+    assert card["steps"] == 4 and card["cpu_seconds"] > 0
+    out = tmp_path / "o.wav"
+    run("convert", str(male_wav), "--voice", "me", "-o", str(out), "--model", "neural")
+    y, sr = sf.read(out)
+    assert abs(len(y) / sr - sf.info(male_wav).duration) < 0.01
+    assert np.isfinite(y).all() and np.abs(y).max() > 0.01
+    live = tmp_path / "live.wav"
+    r = run("live", "--voice", "me", "--model", "neural", "--input", str(male_wav), "--output", str(live))
+    z, _ = sf.read(live)
+    assert np.isfinite(z).all() and np.sqrt(np.mean(z**2)) > 1e-3
+    assert "degraded" in r.stderr

@@ -269,9 +269,10 @@ def live(
     source_voice: Annotated[str | None, typer.Option(
         help="Your own enrolled voice: converts your first seconds, before statistics of the "
              "live stream take over.")] = None,
-    latency_ms: Annotated[float, typer.Option(
+    latency_ms: Annotated[float | None, typer.Option(
         help="End-to-end budget (before device buffers); block size, look-ahead and jitter "
-             "buffer are derived from it.")] = 40.0,
+             "buffer are derived from it. Default: 40 ms for --model world, 70 ms for neural "
+             "(its look-ahead is 40 ms).")] = None,
     input_device: Annotated[str | None, typer.Option(help="Input device index or name.")] = None,
     output_device: Annotated[str | None, typer.Option(help="Output device index or name.")] = None,
     monitor: Annotated[bool, typer.Option(
@@ -302,10 +303,12 @@ def live(
         raise UserError("--input and --output go together")
     store = VoiceStore()
     target = store.get(voice)
-    converter = streaming_converter(model, target, store.get(source_voice) if source_voice else None, vocoder)
+    source = store.get(source_voice) if source_voice else None
+    converter = streaming_converter(model, target, source, vocoder)
     _note_adapter(model, target)
     if denoise:
         converter = Chain(StreamingDenoiser(converter.hop), converter)
+    latency_ms = latency_ms or LatencyPlan.default_budget_ms(converter)
     plan = LatencyPlan.for_budget(latency_ms, converter)
     engine = LiveEngine(converter, plan, VoiceGate() if gate else None)
     if input is not None:

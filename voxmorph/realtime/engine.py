@@ -26,6 +26,7 @@ from voxmorph.realtime.streaming import StreamingConverter
 PREFERRED_BLOCK_MS = 10.0
 REALTIME_PRIORITY = 10
 HEADROOM_MS = 20.0
+DEFAULT_BUDGET_MS = 40.0
 FADE_MS = 2.5
 
 
@@ -62,12 +63,21 @@ class LatencyPlan:
                 f"{self.converter_delay * ms:.1f} ms, jitter buffer {self.jitter_blocks} block(s); "
                 f"algorithmic {self.algorithmic_ms:.1f} ms")
 
+    @staticmethod
+    def default_budget_ms(converter: StreamingConverter) -> float:
+        """40 ms, or the converter's look-ahead plus a 10 ms block and ``HEADROOM_MS`` of jitter
+        buffer if that is more (the neural converter: 70 ms)."""
+        delay_ms = 1000.0 * converter.delay / converter.sample_rate
+        return max(DEFAULT_BUDGET_MS, delay_ms + PREFERRED_BLOCK_MS + HEADROOM_MS)
+
     @classmethod
-    def for_budget(cls, latency_ms: float, converter: StreamingConverter) -> LatencyPlan:
+    def for_budget(cls, latency_ms: float | None, converter: StreamingConverter) -> LatencyPlan:
         """The largest block (at most about 10 ms) that leaves ``HEADROOM_MS`` of jitter buffer
         within ``latency_ms``; if none does, the plan with the most headroom. At 40 ms this is
         5 ms blocks with 4 jitter blocks rather than 10 ms with 1: on this project's 2-core
         machine, worker spikes above 10 ms under a competing load made the latter degrade."""
+        if latency_ms is None:
+            latency_ms = cls.default_budget_ms(converter)
         sr, hop, delay = converter.sample_rate, converter.hop, converter.delay
         budget = int(latency_ms * sr / 1000)
         largest = max(hop, hop * round(PREFERRED_BLOCK_MS * sr / 1000 / hop))
