@@ -45,7 +45,7 @@ PAIRS = {
 UNSEEN_TARGETS = {"vctk": ("p225", "p226", "p227", "p228"), "librispeech": ("40", "78")}
 UNSEEN_SOURCES = ("VCC2SF1", "VCC2SM1")
 UNSEEN_SENTENCES = 5
-"""VCC2018 sentences per source converted into each unseen target."""
+"""VCC2018 sentences per source converted into each unseen target (fewer if ``utterances`` is)."""
 
 WORLD, VOCODER = "world", "world + neural vocoder"
 ZERO_SHOT, ADAPTED = "neural zero-shot", "neural adapted"
@@ -108,7 +108,8 @@ def _convert_and_judge(judge: Judge, systems: list, source: Path, reference: tup
         converter.reset()
         y = converter.convert(x)
         seconds = time.perf_counter() - t0
-        path = out_stem.with_name(f"{out_stem.name}_{name.replace(' ', '_').replace(',', '')}.wav")
+        tag = "".join(c if c.isalnum() else "_" for c in name)
+        path = out_stem.with_name(f"{out_stem.name}_{tag}.wav")
         save_audio(path, y)
         rows.append(dict(system=name, **judge.judge(Pair(path, source, reference, parallel, seconds))))
     return rows
@@ -124,7 +125,7 @@ def _run_target(data: Path, tgt: str, sources: list[tuple[str, str]], options: B
     systems, timing = _converters(tgt, enrol, options)
     timings = {f"{ENROL_UTTS} utts": timing}
     if options.few_shot:
-        few, timings[f"{FEW_UTTS} utts"] = _converters(tgt, enrol[:FEW_UTTS], options, f", {FEW_UTTS} utts")
+        few, timings[f"{FEW_UTTS} utts"] = _converters(tgt, enrol[:FEW_UTTS], options, f" ({FEW_UTTS} utts)")
         systems += few
     judge = Judge()
     rows = []
@@ -153,13 +154,14 @@ def _run_unseen(root: Path, corpus: str, tgt: str, options: BenchOptions, workdi
     torch.set_num_threads(1)
     files = _unseen_files(root, corpus, tgt)
     n_enrol = min(ENROL_UTTS, len(files) - 3)
-    enrol, held_out = tuple(files[:n_enrol]), files[n_enrol : n_enrol + UNSEEN_SENTENCES]
+    sentences = min(UNSEEN_SENTENCES, options.utterances)
+    enrol, held_out = tuple(files[:n_enrol]), files[n_enrol : n_enrol + sentences]
     systems, timing = _converters(tgt, enrol, options)
     judge = Judge()
     rows = []
     vcc = root / "vcc2018_eval"
     for src in UNSEEN_SOURCES:
-        for i in range(ENROL_UTTS + 1, ENROL_UTTS + 1 + UNSEEN_SENTENCES):
+        for i in range(ENROL_UTTS + 1, ENROL_UTTS + 1 + sentences):
             found = _convert_and_judge(judge, systems, _utt(vcc, src, i), enrol, None,
                                        workdir / f"{src}_to_{corpus}_{tgt}_{i}")
             rows += [dict(r, kind=corpus, pair=f"{src}->{tgt}") for r in found]
@@ -223,13 +225,13 @@ def run_bench_vc(data: Path, out: Path, options: BenchOptions = BenchOptions(), 
 
 def _pair_table(rows: list[dict], systems: Sequence[str]) -> str:
     """Similarity and MCD per VCC2018 speaker pair and system."""
-    head = ", ".join(systems)
-    lines = [f"| pair | similarity: unconverted, {head} | MCD dB: unconverted, {head} |", "|---|---|---|"]
+    head = " / ".join(systems)
+    lines = [f"| pair | similarity: unconverted / {head} | MCD dB: unconverted / {head} |", "|---|---|---|"]
     for pair in dict.fromkeys(r["pair"] for r in rows if r["kind"] in PAIRS):
         s = [summarise([r for r in rows if r["pair"] == pair and r["system"] == sys])
              for sys in (UNCONVERTED, *systems)]
-        lines.append(f"| {pair} | " + ", ".join(f"{x['secs']:.3f}" for x in s) + " | "
-                     + ", ".join(f"{x['mcd']:.2f}" for x in s) + " |")
+        lines.append(f"| {pair} | " + " / ".join(f"{x['secs']:.3f}" for x in s) + " | "
+                     + " / ".join(f"{x['mcd']:.2f}" for x in s) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -250,7 +252,7 @@ def render_markdown(summaries: dict, speed: dict, rows: list[dict], options: Ben
     return (
         "# Voice conversion benchmark (real recordings)\n\n"
         f"VCC2018 pairs: {pairs}. Each target enrolled from sentences 30001–300{ENROL_UTTS:02d} "
-        f"(rows marked '{FEW_UTTS} utts': from 30001–300{FEW_UTTS:02d}); {options.utterances} held-out "
+        f"(rows marked '({FEW_UTTS} utts)': from 30001–300{FEW_UTTS:02d}); {options.utterances} held-out "
         "sentences per pair converted and judged against the real target saying the same sentence. "
         "Unseen targets (vctk, librispeech): VCC2018 sentences of SF1 and SM1 converted, no parallel "
         "target. Similarity: GE2E cosine to the target's enrolment embedding. CER: pocketsphinx "
