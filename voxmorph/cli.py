@@ -543,8 +543,9 @@ def train_content(
 @train_app.command("decoder")
 def train_decoder(
     data: DataOption = [],  # noqa: B006
-    content_model: Annotated[Path, typer.Option(
-        help="The trained content encoder (frozen while the decoder trains).")] = Path("runs/content/model"),
+    content_model: Annotated[Path | None, typer.Option(
+        help="The trained content encoder, frozen while the decoder trains (default: the shipped "
+        "one; with --resume, the run's own unless given).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, model/.")] = (
         Path("runs/decoder")
     ),
@@ -558,11 +559,16 @@ def train_decoder(
 ):
     """Train the VAE decoder (content + F0 + energy + speaker embedding -> mel) on real multi-speaker
     speech, GAN-refined against a mel discriminator. The decoder lands in OUT/model."""
-    if not resume and not (content_model / "config.json").exists():
+    from voxmorph.pipeline.neural_converter import WEIGHTS
+
+    if content_model is None and not resume:
+        content_model = WEIGHTS / "content"
+    if content_model is not None and not (content_model / "config.json").exists():
         hint = "train one with 'voxmorph train content'"
         raise UserError(f"{content_model}: no content encoder there ({hint})")
+    given = {"content_model": str(content_model.resolve())} if content_model is not None else {}
     _train("decoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
-           content_model=str(content_model.resolve()))
+           **given)
 
 
 @bench_app.command("content")

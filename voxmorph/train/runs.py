@@ -46,7 +46,8 @@ def run_training(
     overrides: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Start or resume a ``kind`` run in ``out`` on the corpora in ``data`` (see :data:`KINDS`);
-    ``overrides`` replace fields of a new run's recipe config (a resumed run keeps its own)."""
+    ``overrides`` replace fields of the recipe config (of a resumed run too: e.g. where its frozen
+    content encoder now lives)."""
     spec = KINDS[kind]
     out = Path(out)
     manifest = out / "manifest.jsonl"
@@ -55,7 +56,7 @@ def run_training(
         if found is None or not manifest.exists():
             raise UserError(f"{out}: no run to resume (no checkpoint or manifest)")
         meta = read_meta(found)
-        config = _config(spec.config_type, meta["recipe"])
+        config = replace(_config(spec.config_type, meta["recipe"]), **(overrides or {}))
         utts = read_manifest(manifest)
         steps = steps or meta["loop"]["steps"]
         card = {"data": meta.get("data"), "corpora": meta.get("corpora")}
