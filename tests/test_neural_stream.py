@@ -1,5 +1,6 @@
-"""The live neural converter on untrained debug models: its front end equals the offline one,
-and block sizes do not change its output."""
+"""The live neural converter: the numpy frame twins of the content encoder and decoder equal their
+torch streams; on untrained debug models the front end equals the offline one and block sizes do
+not change the output."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import torch
 from voxmorph.audio.constants import HOP
 from voxmorph.audio.features import energy_db, log_mel
 from voxmorph.models.content import CONFIGS as CONTENT_CONFIGS
-from voxmorph.models.content import ContentEncoder
+from voxmorph.models.content import ContentEncoder, ContentStream
 from voxmorph.models.decoder import CONFIGS as DECODER_CONFIGS
-from voxmorph.models.decoder import MelDecoder
+from voxmorph.models.decoder import DecoderAdapter, DecoderStream, MelDecoder
+from voxmorph.models.frame_neural import FrameContent, FrameDecoder
 from voxmorph.pipeline.enrol import enrol_voice
 from voxmorph.pipeline.neural_converter import NeuralModels
 from voxmorph.pipeline.vocoder import NeuralVocoder
@@ -50,3 +52,34 @@ def test_block_size_does_not_change_the_output(converter, male_audio):
     assert a.shape == x.shape and np.isfinite(a).all() and np.abs(a).max() > 0
     np.testing.assert_allclose(a, b, atol=1e-5)
 
+
+
+def _randomised(model: torch.nn.Module) -> torch.nn.Module:
+    """Fresh weights everywhere (FiLM and layer scales start at zero / small in a new model)."""
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.2)
+    return model.eval()
+
+
+def test_frame_content_equals_the_content_stream():
+    model = _randomised(ContentEncoder(CONTENT_CONFIGS["small"]))
+    mel = torch.randn(1, 80, 30) - 5.0
+    with torch.no_grad():
+        stream = ContentStream(model)
+        want = torch.cat([stream.process(mel[..., i : i + 4])[0] for i in range(0, 30, 4)], -1)[0].numpy()
+    frames = FrameContent(model)
+    got = np.concatenate([frames.process(mel[0, :, i : i + 3].numpy()) for i in range(0, 30, 3)], axis=1)
+    assert got.shape == want.shape == (64, 28)
+    np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_frame_decoder_equals_the_decoder_stream_with_an_adapter():
+    model = _randomised(MelDecoder(DECODER_CONFIGS["small"]))
+    adapter = _randomised(DecoderAdapter(model.config))
+    cond = torch.randn(1, model.config.content_dim + 3, 20)
+    with torch.no_grad():
+        want = DecoderStream(model, adapter.conditioning()).process(cond)[0].numpy()
+        got = FrameDecoder(model, adapter.conditioning()).process(cond[0].numpy())
+    np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-4)

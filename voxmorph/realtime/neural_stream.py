@@ -5,7 +5,8 @@ have arrived: the log-mel and energy of the offline front end (:func:`voxmorph.a
 :func:`~voxmorph.audio.features.energy_db`, the same windows computed with numpy) and the causal
 YIN F0 tracker of :mod:`voxmorph.realtime.yin`. The content encoder's stream gives frame ``t``'s
 content ``lookahead`` frames later; the decoder's stream (causal) turns it, the target-range F0
-and the energy into the target's log-mel; the numpy vocoder (:class:`FrameVocoder`) renders it.
+and the energy into the target's log-mel; the vocoder renders it. All three run as their numpy
+frame twins (:mod:`voxmorph.models.frame_neural`, :class:`FrameVocoder`).
 The pulses of frame ``t`` glide to frame ``t + 1``'s F0, which the look-ahead has already seen.
 
 Delay: ``AHEAD`` rounded up to whole frames, plus the content look-ahead, plus the vocoder's frame:
@@ -26,8 +27,8 @@ import torch
 
 from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, F_MAX, HOP, N_FFT, SAMPLE_RATE, WIN_LENGTH
 from voxmorph.audio.features import LOG_FLOOR, mel_filterbank
-from voxmorph.models.content import ContentStream
-from voxmorph.models.decoder import DecoderStream, frame_conditioning
+from voxmorph.models.decoder import frame_conditioning
+from voxmorph.models.frame_neural import FrameContent, FrameDecoder
 from voxmorph.models.frame_vocoder import FrameVocoder, sample_f0
 from voxmorph.pipeline.analysis import StatsAccumulator
 from voxmorph.pipeline.neural_converter import NeuralModels
@@ -87,8 +88,8 @@ class NeuralStream:
         self._tracker = PitchTracker()
         self._acc = StatsAccumulator()
         self._source = None
-        self._content = ContentStream(conv.models.content)
-        self._decoder = DecoderStream(conv.models.decoder, conv.voice)
+        self._content = FrameContent(conv.models.content)
+        self._decoder = FrameDecoder(conv.models.decoder, conv.voice)
         self._vocoder = FrameVocoder(conv.models.vocoder.model, seed=conv.options.seed)
         self._f0: list[float] = []  # mapped F0 of analysed frames not yet vocoded (+ the one before)
         self._energy: list[float] = []
@@ -131,14 +132,14 @@ class NeuralStream:
         mel, energy, f0 = self._analyse(frames)
         self._f0 += list(self._map_f0(f0, frames))
         self._energy += list(energy)
-        content, _ = self._content.process(torch.from_numpy(mel.astype(np.float32))[None])
+        content = self._content.process(mel)
         k = content.shape[-1]
         if k == 0:
             return np.zeros(0, np.float32)
         f0_k = np.asarray(self._f0[: k + 1], np.float32)  # frame k's F0 is known: the look-ahead
-        cond = frame_conditioning(content, torch.from_numpy(f0_k[:k])[None],
+        cond = frame_conditioning(torch.from_numpy(content)[None], torch.from_numpy(f0_k[:k])[None],
                                   torch.tensor(self._energy[:k], dtype=torch.float32)[None])
-        mel_hat = self._decoder.process(cond)[0].numpy()
+        mel_hat = self._decoder.process(cond[0].numpy())
         pulses = sample_f0(f0_k[None, 1 : k + 1], f0_k[:1], HOP)[0]
         y = self._vocoder.process(mel_hat, f0_k[:k], pulses)
         del self._f0[:k], self._energy[:k]
