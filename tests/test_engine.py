@@ -149,3 +149,14 @@ def test_callback_never_waits_for_the_worker():
     assert took < 0.1
     assert engine.stats.degraded >= 18
     assert threading.active_count() >= 1
+
+
+def test_default_budget_is_40_ms_unless_the_look_ahead_needs_more():
+    from voxmorph.realtime.engine import LatencyPlan
+    from voxmorph.realtime.streaming import PassThrough
+
+    short, long = PassThrough(16000, 80), PassThrough(16000, 160)
+    short.delay, long.delay = 200, 640  # 12.5 ms (WORLD stream), 40 ms (neural stream)
+    assert LatencyPlan.default_budget_ms(short) == 40.0
+    assert LatencyPlan.default_budget_ms(long) == 70.0
+    assert LatencyPlan.for_budget(None, long).latency_ms <= 70.0

@@ -65,10 +65,13 @@ class LatencyPlan:
 
     @staticmethod
     def default_budget_ms(converter: StreamingConverter) -> float:
-        """40 ms, or the converter's look-ahead plus a 10 ms block and ``HEADROOM_MS`` of jitter
-        buffer if that is more (the neural converter: 70 ms)."""
+        """40 ms for a converter that looks ahead at most half of that (the WORLD stream); for one
+        that looks further, its look-ahead plus a 10 ms block and ``HEADROOM_MS`` of jitter buffer
+        (the neural converter: 70 ms)."""
         delay_ms = 1000.0 * converter.delay / converter.sample_rate
-        return max(DEFAULT_BUDGET_MS, delay_ms + PREFERRED_BLOCK_MS + HEADROOM_MS)
+        if delay_ms <= DEFAULT_BUDGET_MS / 2:
+            return DEFAULT_BUDGET_MS
+        return delay_ms + PREFERRED_BLOCK_MS + HEADROOM_MS
 
     @classmethod
     def for_budget(cls, latency_ms: float | None, converter: StreamingConverter) -> LatencyPlan:
