@@ -111,7 +111,8 @@ class WorldStream:
             self._synth = PulseSynth(SAMPLE_RATE, FRAME_HOP, FFT_SIZE, conv.options.seed)
         else:
             self._synth = NeuralFrameSynth(conv.vocoder, FRAME_HOP, conv.options.seed)
-        self._out = np.zeros(conv.delay + FRAME_HOP // 2, np.float32)
+        # the converter's delay counts the synthesiser's own lag, which its output already carries
+        self._out = np.zeros(conv.delay - self._synth.extra_delay + FRAME_HOP // 2, np.float32)
         self._drop = FRAME_HOP // 2  # frame 0's first half lies before the signal
 
     def _window(self, centre: int, before: int, after: int) -> np.ndarray:
