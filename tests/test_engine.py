@@ -152,11 +152,16 @@ def test_callback_never_waits_for_the_worker():
 
 
 def test_default_budget_is_40_ms_unless_the_look_ahead_needs_more():
-    from voxmorph.realtime.engine import LatencyPlan
+    from voxmorph.realtime.engine import HEADROOM_MS, LatencyPlan
     from voxmorph.realtime.streaming import PassThrough
 
-    short, long = PassThrough(16000, 80), PassThrough(16000, 160)
-    short.delay, long.delay = 200, 640  # 12.5 ms (WORLD stream), 40 ms (neural stream)
+    short, vocoded, long = PassThrough(16000, 80), PassThrough(16000, 80), PassThrough(16000, 160)
+    # 12.5 ms (WORLD stream), 20 ms (WORLD stream + neural vocoder), 40 ms (neural stream)
+    short.delay, vocoded.delay, long.delay = 200, 320, 640
     assert LatencyPlan.default_budget_ms(short) == 40.0
+    assert LatencyPlan.default_budget_ms(vocoded) == 45.0
     assert LatencyPlan.default_budget_ms(long) == 70.0
+    for conv in (short, vocoded, long):  # every default plan keeps the full jitter headroom
+        plan = LatencyPlan.for_budget(None, conv)
+        assert plan.jitter_blocks * plan.block >= HEADROOM_MS * 16
     assert LatencyPlan.for_budget(None, long).latency_ms <= 70.0

@@ -24,6 +24,7 @@ from voxmorph.realtime.gate import GatedStream, VoiceGate
 from voxmorph.realtime.streaming import StreamingConverter
 
 PREFERRED_BLOCK_MS = 10.0
+SMALL_BLOCK_MS = 5.0
 REALTIME_PRIORITY = 10
 HEADROOM_MS = 20.0
 DEFAULT_BUDGET_MS = 40.0
@@ -65,12 +66,14 @@ class LatencyPlan:
 
     @staticmethod
     def default_budget_ms(converter: StreamingConverter) -> float:
-        """40 ms for a converter that looks ahead at most half of that (the WORLD stream); for one
-        that looks further, its look-ahead plus a 10 ms block and ``HEADROOM_MS`` of jitter buffer
-        (the neural converter: 70 ms)."""
+        """Room for the converter's look-ahead and ``HEADROOM_MS`` of jitter buffer: for a converter
+        that looks ahead at most half of ``DEFAULT_BUDGET_MS``, 5 ms blocks and at least 40 ms (the
+        WORLD stream: 40; with the neural vocoder, whose 10 ms frames add 7.5 ms: 45); for one that
+        looks further, 10 ms blocks (the neural converter: 70 ms). With less headroom the worker's
+        stalls on this project's 2-core machine degrade blocks (15 ms: 334 a minute alone)."""
         delay_ms = 1000.0 * converter.delay / converter.sample_rate
         if delay_ms <= DEFAULT_BUDGET_MS / 2:
-            return DEFAULT_BUDGET_MS
+            return max(DEFAULT_BUDGET_MS, delay_ms + SMALL_BLOCK_MS + HEADROOM_MS)
         return delay_ms + PREFERRED_BLOCK_MS + HEADROOM_MS
 
     @classmethod
