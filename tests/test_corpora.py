@@ -100,3 +100,25 @@ def test_feature_cache_computes_once(layouts, tmp_path):
     assert 0.3 < len(voiced) / feats.frames < 0.95 and 140 < np.median(voiced) < 280  # p225 is female
     cache.prepare([utt], workers=1, progress=False)
     assert path.stat().st_mtime_ns == stamp
+
+
+def test_f0_pack_rebuilds_the_cache_without_tracking(layouts, tmp_path, monkeypatch):
+    from voxmorph.data import cache as cache_module
+
+    utts = read_corpus(layouts / "vcc")[:2]
+    first = FeatureCache(tmp_path / "a")
+    first.prepare(utts, workers=1, progress=False)
+    pack = tmp_path / "f0.npz"
+    first.export_f0(utts, pack)
+
+    def no_tracker(name):
+        raise AssertionError("the F0 tracker ran although the pack holds the F0")
+
+    monkeypatch.setattr(cache_module, "get_tracker", no_tracker)
+    second = FeatureCache(tmp_path / "b")
+    assert second.import_f0(utts, pack, progress=False) == 2
+    second.prepare(utts, workers=1, progress=False)  # nothing left to compute
+    for u in utts:
+        np.testing.assert_array_equal(second[u].f0, first[u].f0)
+        np.testing.assert_array_equal(second[u].audio, first[u].audio)
+    assert FeatureCache(tmp_path / "c", f0_tracker="dio").import_f0(utts, pack, progress=False) == 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from voxmorph.data.cache import FeatureCache
+from voxmorph.data.cache import F0_PACK, FeatureCache
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.manifest import collect, read_manifest, summary, write_manifest
 from voxmorph.errors import UserError
@@ -77,9 +77,23 @@ def run_training(
     if missing:
         raise UserError(f"{missing[0]}: a file of this run's manifest is gone ({len(missing)} missing)")
     recipe = spec.make(config, utts)
+    _prepare_features(recipe, utts, out / F0_PACK, progress)
     loop = LoopConfig(steps=steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
                       sample_every=sample_every, seed=config.seed, log_every=min(50, max(1, steps // 20)))
     return train(recipe, out, loop, resume=resume, progress=progress, extra_meta=card)
+
+
+def _prepare_features(recipe: Recipe, utts: list[Utterance], pack: Path, progress: bool) -> None:
+    """Fill the recipe's feature cache, from the run's F0 pack where it has one, and write the
+    pack for the next machine if it has none (runs that need no F0 skip both)."""
+    cache = getattr(recipe, "cache", None)
+    if cache is None or cache.f0_tracker is None:
+        return
+    if pack.exists():
+        cache.import_f0(utts, pack, progress)
+    cache.prepare(utts, progress=progress)
+    if not pack.exists():
+        cache.export_f0(utts, pack)
 
 
 def _config(config_type: type, saved: dict) -> Any:
