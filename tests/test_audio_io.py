@@ -101,3 +101,15 @@ def test_save_is_atomic_and_checks_the_folder(tmp_path):
     with pytest.raises(UserError, match="cannot write"):
         save_audio(tmp_path / "x.xyz", np.zeros(10))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "ok.wav"]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        save_audio(tmp_path / "out.wav", np.zeros(1600, np.float32))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.wav").stat().st_mode) == 0o644  # not mkstemp's private 0600

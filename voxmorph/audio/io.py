@@ -115,6 +115,13 @@ def _format_for(path: Path) -> str:
     return fmt
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file: 0666 less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only if the block succeeds."""
@@ -122,6 +129,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     _check_writable_dir(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
     os.close(fd)
+    os.chmod(tmp, _new_file_mode())  # mkstemp makes it private (0600); a plain open() would not
     try:
         yield Path(tmp)
         os.replace(tmp, path)
