@@ -121,3 +121,16 @@ def test_sigterm_stops_after_a_step_with_checkpoint_and_model(corpus, tmp_path):
     assert meta["card"]["steps"] == step
     run("train", "vocoder", "--out", out, "--resume", "--steps", str(step + 5))
     assert latest_checkpoint(out).name == f"step-{step + 5:08d}"
+
+
+def test_loudness_weighted_mel_loss_counts_loud_frames_more():
+    from voxmorph.train.losses import mel_l1
+
+    y = torch.randn(1, 16000, generator=torch.Generator().manual_seed(0))
+    y[:, :8000] *= 0.01  # a quiet first half, a loud second half
+    early, late = y.clone(), y.clone()
+    early[:, 2000:6000] *= 1.5  # the same error in log-mel: 0.41 nats on a stretch of quiet frames ...
+    late[:, 10000:14000] *= 1.5  # ... or on loud ones
+    torch.testing.assert_close(mel_l1(early, y), mel_l1(late, y), rtol=0.02, atol=0.0)
+    assert mel_l1(late, y, 0.3) > 5 * mel_l1(early, y, 0.3)
+    assert mel_l1(y, y, 0.3) == 0.0

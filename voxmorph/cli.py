@@ -485,6 +485,9 @@ def train_vocoder(
     layout: LayoutOption = None,
     checkpoint_every: CheckpointOption = 500,
     sample_every: SampleOption = 2000,
+    loudness: Annotated[float | None, typer.Option(
+        help="Weight each frame's mel error by its power to this exponent (0.3: loudness; 0: every "
+        "frame alike). Default: the config's, or a resumed run's own.")] = None,
 ):
     """Train the neural vocoder (mel + F0 -> waveform) by copy synthesis of the given corpora.
 
@@ -492,7 +495,11 @@ def train_vocoder(
     logs go to OUT/logs. Kill it at any time and continue with --resume. The trained model lands
     in OUT/model (use it with 'voxmorph vocode --model OUT/model').
     """
-    _train("vocoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every)
+    if loudness is not None and loudness < 0:
+        raise UserError(f"--loudness {loudness}: give 0 or more")
+    given = {"loudness": loudness} if loudness is not None else {}
+    _train("vocoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
+           **given)
 
 
 @data_app.command("synth")

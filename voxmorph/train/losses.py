@@ -15,9 +15,22 @@ STFT_RESOLUTIONS = ((512, 128, 512), (1024, 256, 1024), (256, 64, 256))
 """``(n_fft, hop, window)`` of the multi-resolution STFT loss."""
 
 
-def mel_l1(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """L1 between natural-log mel spectrograms of two ``(B, n)`` waveforms."""
-    return nn.functional.l1_loss(log_mel(y_hat), log_mel(y))
+def mel_l1(y_hat: torch.Tensor, y: torch.Tensor, loudness: float = 0.0) -> torch.Tensor:
+    """L1 between natural-log mel spectrograms of two ``(B, n)`` waveforms.
+
+    With ``loudness`` > 0 each frame's error is weighted by the target frame's power raised to
+    that exponent (0.3: Stevens' loudness), normalised to mean 1 over the batch. Unweighted, a
+    quiet frame counts as much as a loud one, and a model can trade accuracy on loud voiced
+    frames (what listeners and PESQ hear) for the noise floor of silences.
+    """
+    target = log_mel(y)
+    err = (log_mel(y_hat) - target).abs()
+    if loudness == 0.0:
+        return err.mean()
+    with torch.no_grad():
+        w = torch.exp(2.0 * target).sum(dim=1, keepdim=True).pow(loudness)
+        w = w / w.mean()
+    return (err * w).mean()
 
 
 def multi_resolution_stft(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -37,6 +37,8 @@ class VocoderRecipeConfig:
     segment_frames: int = 48
     gan_start: int = 1000
     lr: float = 2e-4
+    loudness: float = 0.0
+    """Loudness weighting of the mel loss (see :func:`voxmorph.train.losses.mel_l1`); 0 = none."""
     weights: dict[str, float] = field(
         default_factory=lambda: {"mel": 15.0, "stft": 2.0, "adv": 1.0, "fm": 2.0, "d_adv": 1.0}
     )
@@ -99,7 +101,8 @@ class VocoderRecipe:
                 {"d_adv": losses.discriminator_lsgan(real, fake)}, {"d_adv": w["d_adv"]},
                 {"accuracy": losses.discriminator_accuracy(real, fake)},
             )
-        out = {"mel": losses.mel_l1(y_hat, audio), "stft": losses.multi_resolution_stft(y_hat, audio)}
+        out = {"mel": losses.mel_l1(y_hat, audio, self.config.loudness),
+               "stft": losses.multi_resolution_stft(y_hat, audio)}
         if step >= self.config.gan_start:
             fake = disc(y_hat)
             with torch.no_grad():
