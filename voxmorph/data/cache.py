@@ -90,7 +90,8 @@ class FeatureCache:
 
     def export_f0(self, utts: Sequence[Utterance], pack: Path) -> None:
         """Write the cached F0 of ``utts`` (all computed) into ``pack``. Tracking F0 is nearly all
-        the cost of the cache (about 25 min of both cores for 2 h of speech with Harvest); with
+        the cost of the cache (Harvest: about half an hour of both cores for the 2.3 h of speech
+        behind the shipped models); with
         the pack a new machine only decodes the audio (:meth:`import_f0`)."""
         f0 = [self[u].f0 for u in utts]
         with atomic_path(pack) as tmp, open(tmp, "wb") as fh:
