@@ -216,7 +216,7 @@ def render_markdown(r: dict, seconds: float) -> str:
         "# voxmorph live benchmark",
         "",
         f"{r.get('converter', 'WORLD')} streaming converter with {r.get('synthesis', 'WORLD')} synthesis, "
-        f"default budget ({p['latency_ms']:.0f} ms): "
+        f"default plan ({p['latency_ms']:.1f} ms): "
         f"blocks of {p['block_ms']:.0f} ms, look-ahead {p['lookahead_ms']:.1f} ms, "
         f"{p['jitter_blocks']} jitter block(s). Real speech (VCC2018 SM1, {seconds:.0f} s) through "
         "the engine on the file clock.",
