@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from voxmorph.data.cache import F0_PACK, FeatureCache
+from voxmorph.data.cache import F0_PACK, F0_TRACKER, FeatureCache
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.manifest import collect, read_manifest, summary, write_manifest
 from voxmorph.errors import UserError
@@ -23,19 +23,18 @@ class Kind:
 
     configs: Mapping[str, Any]
     config_type: type
-    make: Callable[[Any, list[Utterance]], Recipe]
+    make: Callable[[Any, list[Utterance], FeatureCache], Recipe]
     default_steps: Mapping[str, int]
+    f0_tracker: str | None = F0_TRACKER
+    """F0 in the recipe's feature cache (None: audio only)."""
 
 
 KINDS = {
-    "vocoder": Kind(vocoder.RECIPE_CONFIGS, vocoder.VocoderRecipeConfig,
-                    lambda c, u: vocoder.VocoderRecipe(c, u, FeatureCache()),
+    "vocoder": Kind(vocoder.RECIPE_CONFIGS, vocoder.VocoderRecipeConfig, vocoder.VocoderRecipe,
                     {"debug": 20, "small": 30_000, "base": 100_000}),
-    "content": Kind(content.RECIPE_CONFIGS, content.ContentRecipeConfig,
-                    lambda c, u: content.ContentRecipe(c, u, FeatureCache(f0_tracker=None)),
-                    {"debug": 20, "small": 20_000, "base": 60_000}),
-    "decoder": Kind(decoder.RECIPE_CONFIGS, decoder.DecoderRecipeConfig,
-                    lambda c, u: decoder.DecoderRecipe(c, u, FeatureCache()),
+    "content": Kind(content.RECIPE_CONFIGS, content.ContentRecipeConfig, content.ContentRecipe,
+                    {"debug": 20, "small": 20_000, "base": 60_000}, f0_tracker=None),
+    "decoder": Kind(decoder.RECIPE_CONFIGS, decoder.DecoderRecipeConfig, decoder.DecoderRecipe,
                     {"debug": 20, "small": 20_000, "base": 60_000}),
 }
 
@@ -76,18 +75,18 @@ def run_training(
     missing = [u.path for u in utts if not Path(u.path).exists()]
     if missing:
         raise UserError(f"{missing[0]}: a file of this run's manifest is gone ({len(missing)} missing)")
-    recipe = spec.make(config, utts)
-    _prepare_features(recipe, utts, out / F0_PACK, progress)
+    cache = FeatureCache(f0_tracker=spec.f0_tracker)
+    _prepare_features(cache, utts, out / F0_PACK, progress)
+    recipe = spec.make(config, utts, cache)
     loop = LoopConfig(steps=steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
                       sample_every=sample_every, seed=config.seed, log_every=min(50, max(1, steps // 20)))
     return train(recipe, out, loop, resume=resume, progress=progress, extra_meta=card)
 
 
-def _prepare_features(recipe: Recipe, utts: list[Utterance], pack: Path, progress: bool) -> None:
-    """Fill the recipe's feature cache, from the run's F0 pack where it has one, and write the
-    pack for the next machine if it has none (runs that need no F0 skip both)."""
-    cache = getattr(recipe, "cache", None)
-    if cache is None or cache.f0_tracker is None:
+def _prepare_features(cache: FeatureCache, utts: list[Utterance], pack: Path, progress: bool) -> None:
+    """Fill the feature cache, from the run's F0 pack where it has one, and write the pack for
+    the next machine if it has none (runs that need no F0 skip both)."""
+    if cache.f0_tracker is None:
         return
     if pack.exists():
         cache.import_f0(utts, pack, progress)
