@@ -26,9 +26,8 @@ EXTRA_DELAY = 120
 
 
 class NeuralFrameSynth:
-    """``process(f0 (K,), sp (K, bins), ap (K, bins)) -> (K * frame_hop,)`` through the vocoder."""
-
-    extra_delay = EXTRA_DELAY
+    """``process(f0 (K,), sp (K, bins), ap (K, bins)) -> (K * frame_hop,)`` through the vocoder;
+    its output lags the pulse synthesiser's timeline by :data:`EXTRA_DELAY`."""
 
     def __init__(self, model: SourceFilterVocoder, frame_hop: int, seed: int = 0):
         if HOP % frame_hop:

@@ -29,9 +29,6 @@ class PulseSynth:
     """Frames of (f0, sp, ap) -> ``hop`` samples each; frame ``k`` covers samples
     ``[k * hop - hop // 2, k * hop + hop // 2)`` of the output timeline."""
 
-    extra_delay = 0
-    """Output lag beyond that timeline (see :class:`~voxmorph.realtime.neural_synth.NeuralFrameSynth`)."""
-
     def __init__(self, sr: int, hop: int, fft_size: int, seed: int = 0):
         self.sr, self.hop, self.fft_size = sr, hop, fft_size
         self._phase = 0.0  # fraction of a cycle elapsed since the last pulse

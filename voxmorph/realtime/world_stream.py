@@ -49,6 +49,9 @@ stricter voicing left out the weakly periodic frames that Harvest (which enrolle
 counts as voiced, and the mismatch cost 1.9 dB MCD on VCC2018 SM1 -> TF1 (0.2 dB with it)."""
 FFT_SIZE = 1 << int(np.ceil(np.log2(3 * SAMPLE_RATE / F0_FLOOR)))
 """CheapTrick's FFT size for ``F0_FLOOR``; the same bins as enrolled voices' statistics."""
+PULSE_DELAY = FRAME_HOP * int(np.ceil(LOOKAHEAD / FRAME_HOP)) - FRAME_HOP // 2
+"""Delay with the pulse synthesiser (12.5 ms): the look-ahead on the frame grid, less half a frame
+(a frame's samples are centred on it). The neural synthesiser adds its :data:`EXTRA_DELAY`."""
 
 
 def soft_limit(y: np.ndarray, knee: float = 0.9) -> np.ndarray:
@@ -78,7 +81,7 @@ class StreamingWorldConverter:
 
     sample_rate = SAMPLE_RATE
     hop = FRAME_HOP
-    delay = FRAME_HOP * int(np.ceil(LOOKAHEAD / FRAME_HOP)) - FRAME_HOP // 2
+    delay = PULSE_DELAY
 
     def __init__(self, target: Voice, source: Voice | None = None,
                  options: StreamingWorldOptions = StreamingWorldOptions(),
@@ -88,7 +91,7 @@ class StreamingWorldConverter:
         self.options = options
         self.vocoder = vocoder
         if vocoder is not None:  # the neural synthesiser emits later than the pulse synthesiser
-            self.delay = StreamingWorldConverter.delay + EXTRA_DELAY
+            self.delay = PULSE_DELAY + EXTRA_DELAY
 
     def stream(self) -> WorldStream:
         return WorldStream(self)
@@ -111,8 +114,8 @@ class WorldStream:
             self._synth = PulseSynth(SAMPLE_RATE, FRAME_HOP, FFT_SIZE, conv.options.seed)
         else:
             self._synth = NeuralFrameSynth(conv.vocoder, FRAME_HOP, conv.options.seed)
-        # the converter's delay counts the synthesiser's own lag, which its output already carries
-        self._out = np.zeros(conv.delay - self._synth.extra_delay + FRAME_HOP // 2, np.float32)
+        # pad for the analysis look-ahead only: the neural synthesiser's output carries its own lag
+        self._out = np.zeros(PULSE_DELAY + FRAME_HOP // 2, np.float32)
         self._drop = FRAME_HOP // 2  # frame 0's first half lies before the signal
 
     def _window(self, centre: int, before: int, after: int) -> np.ndarray:
