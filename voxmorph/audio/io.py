@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,11 +115,16 @@ def _format_for(path: Path) -> str:
     return fmt
 
 
-def _new_file_mode() -> int:
-    """The mode ``open()`` gives a new file: 0666 less the process's umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
+def _temp_beside(path: Path) -> Path:
+    """A new empty file beside ``path`` with the permissions ``open()`` would give it (mode 0666
+    less the umask; ``tempfile.mkstemp`` makes files private, 0600)."""
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
@@ -127,11 +132,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only if the block succeeds."""
     path = Path(path)
     _check_writable_dir(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    os.close(fd)
-    os.chmod(tmp, _new_file_mode())  # mkstemp makes it private (0600); a plain open() would not
+    tmp = _temp_beside(path)
     try:
-        yield Path(tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
