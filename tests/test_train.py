@@ -134,3 +134,20 @@ def test_loudness_weighted_mel_loss_counts_loud_frames_more():
     torch.testing.assert_close(mel_l1(early, y), mel_l1(late, y), rtol=0.02, atol=0.0)
     assert mel_l1(late, y, 0.3) > 5 * mel_l1(early, y, 0.3)
     assert mel_l1(y, y, 0.3) == 0.0
+
+
+def test_moving_average_of_the_generator_is_exported_and_resumes(corpus, tmp_path):
+    loop = LoopConfig(steps=6, batch_size=4, log_every=1, checkpoint_every=3, sample_every=1000)
+    straight = train(_recipe(corpus, ema=0.5), tmp_path / "straight", loop, progress=False)
+    trained = load_file(straight.checkpoint / "model.safetensors")
+    exported, _ = load_vocoder(tmp_path / "straight" / "model")
+    name, weight = next((n, p) for n, p in exported.named_parameters() if n.endswith("head.weight"))
+    # the export is neither the last weights nor the initial ones: the average of the run
+    assert not torch.allclose(weight, trained[name])
+    # a run killed after its step-3 checkpoint resumes its average too
+    train(_recipe(corpus, ema=0.5), tmp_path / "killed", replace(loop, steps=4), progress=False)
+    shutil.rmtree(latest_checkpoint(tmp_path / "killed"))
+    train(_recipe(corpus, ema=0.5), tmp_path / "killed", loop, resume=True, progress=False)
+    resumed, _ = load_vocoder(tmp_path / "killed" / "model")
+    for (n, a), b in zip(exported.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), n

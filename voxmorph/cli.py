@@ -455,7 +455,9 @@ def bench_live(
 DataOption = Annotated[list[Path], typer.Option(
     "--data", help="A corpus folder (repeat for several): VCTK, LibriSpeech/LibriTTS, LJSpeech, VCC, "
     "EmoDB, ESD, CREMA-D, or any folder of speaker folders.")]
-ConfigOption = Annotated[str, typer.Option(help="debug (for tests), small (shipped) or base.")]
+ConfigOption = Annotated[str, typer.Option(
+    help="debug (for tests), small (shipped) or base; the vocoder also has medium (base generator, "
+    "small discriminators).")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")]
 StepsOption = Annotated[int | None, typer.Option(help="Total steps to reach (default: the config's).")]
 LayoutOption = Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")]
@@ -464,11 +466,11 @@ SampleOption = Annotated[int, typer.Option(help="Steps between audio samples and
 
 
 def _train(kind: str, data, out: Path, config, resume, steps, batch_size, layout, checkpoint_every,
-           sample_every, **overrides) -> None:
+           sample_every, transcripts: Path | None = None, **overrides) -> None:
     from voxmorph.train.runs import run_training
 
     result = run_training(kind, data, out, config, resume, steps, batch_size, layout, checkpoint_every,
-                          sample_every, overrides=overrides)
+                          sample_every, overrides=overrides, transcripts=transcripts)
     typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {out / 'model'}")
 
 
@@ -523,6 +525,38 @@ def data_synth(
     typer.echo(f"{n} utterances by {len(voices)} voices in {out}")
 
 
+@data_app.command("transcribe")
+def data_transcribe(
+    data: DataOption = [],  # noqa: B006
+    out: Annotated[Path, typer.Option("--out", help="Transcript file to write (TSV).")] = Path(
+        "runs/data/transcripts.tsv"
+    ),
+    layout: LayoutOption = None,
+):
+    """Transcribe the untranscribed utterances of corpora with pocketsphinx's bundled English
+    model, for 'voxmorph train content --transcripts'. In a parallel corpus (VCC) every reading
+    of a sentence gets the readers' consensus. Each line: key, words, and how far the other
+    readers' phones are from them (the spread)."""
+    from voxmorph.audio.io import load_audio
+    from voxmorph.data.corpora import read_corpus
+    from voxmorph.data.transcripts import pseudo_transcribe, write_transcripts
+    from voxmorph.eval.asr import Transcriber
+
+    if not data:
+        raise UserError("give at least one --data corpus folder")
+    total = sum(1 for d in data for u in read_corpus(d, layout) if not u.text)
+    if total == 0:
+        raise UserError("every utterance of these corpora already has a transcript")
+    asr = Transcriber()
+    with _progress(total, "transcribing", "files") as bar:
+        rows = pseudo_transcribe(data, lambda path: asr(load_audio(path)), layout,
+                                 progress=lambda: bar.update(1))
+    write_transcripts(out, rows)
+    spreads = [r.spread for r in rows if r.spread is not None]
+    note = f"; readers' phone spread {sum(spreads) / len(spreads):.2f} on average" if spreads else ""
+    typer.echo(f"{len(rows)} of {total} utterances transcribed into {out}{note}")
+
+
 @train_app.command("content")
 def train_content(
     data: DataOption = [],  # noqa: B006
@@ -536,15 +570,20 @@ def train_content(
     layout: LayoutOption = None,
     checkpoint_every: CheckpointOption = 500,
     sample_every: SampleOption = 2000,
+    transcripts: Annotated[Path | None, typer.Option(
+        help="A file from 'voxmorph data transcribe': texts for utterances that have none (with "
+        "--resume, they join the run from its next step on).")] = None,
 ):
     """Train the content encoder: phone CTC on the transcribed corpora among --data, and a speaker
     classifier behind gradient reversal on all of them, with speed and vocal-tract perturbation.
 
-    Transcribed synthetic speech comes from 'voxmorph data synth'. The bar shows the CTC loss; the
-    logs also show the phone error rate and the speaker classifier's accuracy (it should fall toward
-    chance). The encoder lands in OUT/model.
+    Transcribed synthetic speech comes from 'voxmorph data synth'; real corpora without text can
+    be transcribed with 'voxmorph data transcribe'. The bar shows the CTC loss; the logs also show
+    the phone error rate and the speaker classifier's accuracy (it should fall toward chance). The
+    encoder lands in OUT/model.
     """
-    _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every)
+    _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
+           transcripts=transcripts)
 
 
 @train_app.command("decoder")

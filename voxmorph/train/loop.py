@@ -6,7 +6,9 @@ vocoder ...`` (Accelerate shards the batches, wraps the modules for data paralle
 side effects such as logs and checkpoints on the main process).
 
 Each step runs the recipe's phases in order; a phase's weighted loss is back-propagated into that
-phase's optimiser only, its gradients are clipped and their norm logged. Resuming restores
+phase's optimiser only, its gradients are clipped and their norm logged. A phase with ``ema`` set
+also keeps a moving average of its modules' weights (checkpointed with the rest), and the
+samples and the exported model use the averaged weights. Resuming restores
 weights, optimisers, schedulers and every RNG state, and the data of step ``s`` is a fixed
 function of ``s``, so a resumed run continues exactly where the killed one stopped.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
@@ -83,9 +86,19 @@ class _StopRequest:
             signal.signal(sig, handler)
 
 
+def _averages_of(recipe: Recipe, models: dict[str, torch.nn.Module], accelerator) -> dict[str, AveragedModel]:
+    """Moving averages of the modules of every phase that asks for one, by module name."""
+    return {
+        name: AveragedModel(accelerator.unwrap_model(models[name]), multi_avg_fn=get_ema_multi_avg_fn(ph.ema),
+                            use_buffers=True)
+        for ph in recipe.phases if ph.ema for name in ph.modules
+    }
+
+
 def _run_phase(recipe: Recipe, ph, models, opt, sched, batch, carry: dict, step: int, accelerator,
-               sums: dict[str, float]) -> None:
-    """One phase of one step: weighted loss, backward into this phase's optimiser, clip, log sums."""
+               sums: dict[str, float], ema: dict[str, AveragedModel]) -> None:
+    """One phase of one step: weighted loss, backward into this phase's optimiser, clip, update
+    the phase's moving averages, log sums."""
     out = recipe.step(ph.name, models, batch, carry, step)
     loss = out.total()
     if not torch.isfinite(loss):
@@ -96,6 +109,9 @@ def _run_phase(recipe: Recipe, ph, models, opt, sched, batch, carry: dict, step:
     norm = accelerator.clip_grad_norm_(params, ph.clip)
     opt.step()
     sched.step()
+    for name in ph.modules:
+        if name in ema:
+            ema[name].update_parameters(accelerator.unwrap_model(models[name]))
     sums[f"{ph.name}/loss"] += float(loss.detach())
     sums[f"{ph.name}/grad_norm"] += float(norm)
     for k, v in out.losses.items():
@@ -116,8 +132,8 @@ def _checkpoint_to_resume(run_dir: Path, resume: bool, kind: str) -> Path | None
 
 
 def _prepare(accelerator: Accelerator, recipe: Recipe, config: LoopConfig, found: Path | None):
-    """Modules, optimisers, schedulers and data through Accelerate, restored from ``found``;
-    also ``(step, cpu_seconds, wall_seconds)`` reached so far."""
+    """Modules, optimisers, schedulers, moving averages and data through Accelerate, restored
+    from ``found``; also ``(step, cpu_seconds, wall_seconds)`` reached so far."""
     models = recipe.build()
     opts, scheds = _optimisers(recipe, models)
     names = list(models)
@@ -125,6 +141,9 @@ def _prepare(accelerator: Accelerator, recipe: Recipe, config: LoopConfig, found
     models = dict(zip(names, prepared[: len(names)], strict=True))
     opts = dict(zip(opts, prepared[len(names) : len(names) + len(opts)], strict=True))
     scheds = dict(zip(scheds, prepared[len(names) + len(opts) :], strict=True))
+    ema = _averages_of(recipe, models, accelerator)
+    for average in ema.values():
+        accelerator.register_for_checkpointing(average)
     reached = (0, 0.0, 0.0)
     if found is not None:
         accelerator.load_state(str(found))
@@ -139,7 +158,7 @@ def _prepare(accelerator: Accelerator, recipe: Recipe, config: LoopConfig, found
     loader = accelerator.prepare(loader)
     if reached[0]:
         loader = accelerator.skip_first_batches(loader, reached[0])
-    return models, opts, scheds, loader, reached
+    return models, opts, scheds, ema, loader, reached
 
 
 def _averages(sums: dict[str, float], scheds: dict, cpu_seconds: float) -> dict[str, float]:
@@ -162,7 +181,10 @@ def train(
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     set_seed(config.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
-    models, opts, scheds, loader, (step, cpu0, wall0) = _prepare(accelerator, recipe, config, found)
+    models, opts, scheds, ema, loader, (step, cpu0, wall0) = _prepare(accelerator, recipe, config, found)
+
+    def inference_models() -> dict[str, torch.nn.Module]:
+        return {k: ema[k].module if k in ema else accelerator.unwrap_model(m) for k, m in models.items()}
 
     log = RunLogger(run_dir, enabled=accelerator.is_main_process, start_step=step)
     meta = {"kind": recipe.kind, "recipe": recipe.config_dict(), "loop": asdict(config), **(extra_meta or {})}
@@ -193,7 +215,7 @@ def train(
         for ph in recipe.phases:
             if step >= ph.start:
                 _run_phase(recipe, ph, models, opts[ph.name], scheds[ph.name], batch, carry, step,
-                           accelerator, sums)
+                           accelerator, sums, ema)
         sums["_n"] += 1
         step += 1
         bar.update()
@@ -202,7 +224,7 @@ def train(
             log.scalars(step, last)
             bar.set_postfix({k.split("/")[0]: f"{v:.3g}" for k, v in last.items() if k.endswith("/loss")})
         if step % config.sample_every == 0 and accelerator.is_main_process:
-            log.samples(step, recipe.samples({k: accelerator.unwrap_model(m) for k, m in models.items()}))
+            log.samples(step, recipe.samples(inference_models()))
         if step % config.checkpoint_every == 0 or step == config.steps:
             saved = checkpoint()
     bar.close()
@@ -217,6 +239,6 @@ def train(
         card = {**(extra_meta or {}), "steps": step, "cpu_hours": round(cpu / 3600, 3),
                 "wall_hours": round(wall / 3600, 3), "processes": accelerator.num_processes,
                 "batch_size": config.batch_size}
-        recipe.export({k: accelerator.unwrap_model(m) for k, m in models.items()}, run_dir / "model", card)
+        recipe.export(inference_models(), run_dir / "model", card)
     return TrainResult(step, last, cpu, wall, saved)
 

@@ -32,6 +32,9 @@ class Phase:
     clip: float = 10.0
     """Gradient-norm clip."""
     start: int = 0
+    ema: float = 0.0
+    """Decay of an exponential moving average of this phase's module weights, updated after
+    every optimiser step and what gets exported and sampled (0 = none)."""
 
 
 @dataclass

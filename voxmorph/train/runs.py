@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from voxmorph.data.cache import F0_PACK, F0_TRACKER, FeatureCache
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.manifest import collect, read_manifest, summary, write_manifest
+from voxmorph.data.transcripts import read_transcripts, with_transcripts
 from voxmorph.errors import UserError
 from voxmorph.train import content, decoder, vocoder
 from voxmorph.train.checkpoint import latest_checkpoint, read_meta
@@ -31,7 +33,7 @@ class Kind:
 
 KINDS = {
     "vocoder": Kind(vocoder.RECIPE_CONFIGS, vocoder.VocoderRecipeConfig, vocoder.VocoderRecipe,
-                    {"debug": 20, "small": 30_000, "base": 100_000}),
+                    {"debug": 20, "small": 30_000, "medium": 16_000, "base": 100_000}),
     "content": Kind(content.RECIPE_CONFIGS, content.ContentRecipeConfig, content.ContentRecipe,
                     {"debug": 20, "small": 20_000, "base": 60_000}, f0_tracker=None),
     "decoder": Kind(decoder.RECIPE_CONFIGS, decoder.DecoderRecipeConfig, decoder.DecoderRecipe,
@@ -42,11 +44,12 @@ KINDS = {
 def run_training(
     kind: str, data: Sequence[Path], out: Path, size: str, resume: bool, steps: int | None, batch_size: int,
     layout: str | None = None, checkpoint_every: int = 500, sample_every: int = 2000, progress: bool = True,
-    overrides: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None, transcripts: Path | None = None,
 ) -> TrainResult:
     """Start or resume a ``kind`` run in ``out`` on the corpora in ``data`` (see :data:`KINDS`);
     ``overrides`` replace fields of the recipe config (of a resumed run too: e.g. where its frozen
-    content encoder now lives)."""
+    content encoder now lives); ``transcripts`` (a :mod:`voxmorph.data.transcripts` file) gives
+    texts to utterances without one, and the manifest records them."""
     spec = KINDS[kind]
     out = Path(out)
     manifest = out / "manifest.jsonl"
@@ -56,7 +59,9 @@ def run_training(
             raise UserError(f"{out}: no run to resume (no checkpoint or manifest)")
         meta = read_meta(found)
         config = replace(_config(spec.config_type, meta["recipe"]), **(overrides or {}))
-        utts = read_manifest(manifest)
+        utts = _transcribed(read_manifest(manifest), transcripts)
+        if transcripts is not None:
+            write_manifest(manifest, utts)
         steps = steps or meta["loop"]["steps"]
         card = {"data": meta.get("data"), "corpora": meta.get("corpora")}
         batch_size = meta["loop"]["batch_size"]
@@ -66,7 +71,7 @@ def run_training(
         if not data:
             raise UserError("give at least one --data corpus folder")
         config = replace(spec.configs[size], **(overrides or {}))
-        utts = collect(data, layout)
+        utts = _transcribed(collect(data, layout), transcripts)
         out.mkdir(parents=True, exist_ok=True)
         if latest_checkpoint(out) is None:
             write_manifest(manifest, utts)
@@ -81,6 +86,16 @@ def run_training(
     loop = LoopConfig(steps=steps, batch_size=batch_size, checkpoint_every=checkpoint_every,
                       sample_every=sample_every, seed=config.seed, log_every=min(50, max(1, steps // 20)))
     return train(recipe, out, loop, resume=resume, progress=progress, extra_meta=card)
+
+
+def _transcribed(utts: list[Utterance], transcripts: Path | None) -> list[Utterance]:
+    if transcripts is None:
+        return utts
+    utts, filled = with_transcripts(utts, read_transcripts(transcripts))
+    if filled == 0:
+        raise UserError(f"{transcripts}: gives no text to any untranscribed utterance of this run")
+    print(f"{transcripts}: texts for {filled} utterances", file=sys.stderr)
+    return utts
 
 
 def _prepare_features(cache: FeatureCache, utts: list[Utterance], pack: Path, progress: bool) -> None:
