@@ -536,10 +536,10 @@ def data_transcribe(
     """Transcribe the untranscribed utterances of corpora with pocketsphinx's bundled English
     model, for 'voxmorph train content --transcripts'. In a parallel corpus (VCC) every reading
     of a sentence gets the readers' consensus. Each line: key, words, and how far the other
-    readers' phones are from them (the spread)."""
+    readers' phones are from them (the spread). Interrupted, it continues from OUT.part."""
     from voxmorph.audio.io import load_audio
     from voxmorph.data.corpora import read_corpus
-    from voxmorph.data.transcripts import pseudo_transcribe, write_transcripts
+    from voxmorph.data.transcripts import format_transcript, pseudo_transcribe, read_rows, write_transcripts
     from voxmorph.eval.asr import Transcriber
 
     if not data:
@@ -547,12 +547,22 @@ def data_transcribe(
     total = sum(1 for d in data for u in read_corpus(d, layout) if not u.text)
     if total == 0:
         raise UserError("every utterance of these corpora already has a transcript")
+    part = out.with_name(out.name + ".part")
+    rows = {r.key: r for r in read_rows(part)} if part.exists() else {}
+    if rows:
+        typer.echo(f"continuing: {len(rows)} utterances already in {part}", err=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     asr = Transcriber()
-    with _progress(total, "transcribing", "files") as bar:
-        rows = pseudo_transcribe(data, lambda path: asr(load_audio(path)), layout,
-                                 progress=lambda: bar.update(1))
-    write_transcripts(out, rows)
-    spreads = [r.spread for r in rows if r.spread is not None]
+    with _progress(total, "transcribing", "files") as bar, open(part, "a", encoding="utf-8") as fh:
+        for group in pseudo_transcribe(data, lambda path: asr(load_audio(path)), layout,
+                                       progress=lambda: bar.update(1), done=rows):
+            for row in group:
+                rows[row.key] = row
+                fh.write(format_transcript(row))
+            fh.flush()
+    write_transcripts(out, list(rows.values()))
+    part.unlink()
+    spreads = [r.spread for r in rows.values() if r.spread is not None]
     note = f"; readers' phone spread {sum(spreads) / len(spreads):.2f} on average" if spreads else ""
     typer.echo(f"{len(rows)} of {total} utterances transcribed into {out}{note}")
 

@@ -18,7 +18,7 @@ machine that holds the corpora; ``spread`` is empty for an utterance with no oth
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -59,20 +59,26 @@ def consensus(hypotheses: Sequence[str]) -> tuple[int, float | None]:
 
 def pseudo_transcribe(
     roots: Sequence[Path], recognise: Callable[[Path], str], layout: str | None = None,
-    progress: Callable[[], None] | None = None,
-) -> list[Transcript]:
-    """Transcripts of every utterance without text in the corpus folders ``roots``;
-    ``recognise(path) -> words``. Utterances the recogniser finds no words in are left out."""
-    groups: dict[tuple, list[tuple[Utterance, Path]]] = defaultdict(list)
+    progress: Callable[[], None] | None = None, done: Collection[str] = (),
+) -> Iterator[list[Transcript]]:
+    """Transcripts of every utterance without text in the corpus folders ``roots``, one sentence
+    group at a time (all readings of a parallel corpus's sentence; else one utterance);
+    ``recognise(path) -> words``. Groups whose keys are all in ``done`` are skipped, and
+    utterances the recogniser finds no words in are left out."""
+    groups: dict[tuple, list[tuple[Utterance, str]]] = defaultdict(list)
     for root in roots:
         for u in read_corpus(root, layout):
             if u.text:
                 continue
             parallel = u.corpus in PARALLEL_CORPORA
             group = (str(root), u.corpus, Path(u.path).stem) if parallel else (str(u.path),)
-            groups[group].append((u, Path(root)))
-    out = []
+            groups[group].append((u, transcript_key(u.path, root)))
     for members in groups.values():
+        if all(key in done for _, key in members):
+            if progress is not None:
+                for _ in members:
+                    progress()
+            continue
         words = []
         for u, _ in members:
             words.append(recognise(Path(u.path)))
@@ -80,35 +86,43 @@ def pseudo_transcribe(
                 progress()
         heard = [i for i, w in enumerate(words) if w.strip()]
         if not heard:
+            yield []
             continue
         best, spread = consensus([words[i] for i in heard])
-        text = words[heard[best]]
-        out += [Transcript(transcript_key(members[i][0].path, members[i][1]), text, spread) for i in heard]
-    return out
+        yield [Transcript(members[i][1], words[heard[best]], spread) for i in heard]
+
+
+def format_transcript(row: Transcript) -> str:
+    spread = "" if row.spread is None else f"{row.spread:.3f}"
+    return f"{row.key}\t{row.text}\t{spread}\n"
 
 
 def write_transcripts(path: Path, rows: Sequence[Transcript]) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        for r in rows:
-            spread = "" if r.spread is None else f"{r.spread:.3f}"
-            fh.write(f"{r.key}\t{r.text}\t{spread}\n")
+        fh.writelines(format_transcript(r) for r in rows)
 
 
-def read_transcripts(path: Path) -> dict[str, str]:
-    """``key -> text`` from a transcript file."""
+def read_rows(path: Path) -> list[Transcript]:
+    """The rows of a transcript file, in order."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise UserError(f"{path}: cannot read transcripts ({e.strerror})") from None
-    out = {}
+    out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         parts = line.split("\t")
         if len(parts) < 2 or not parts[1].strip():
             raise UserError(f"{path}:{n}: expected 'key<TAB>text[<TAB>spread]'")
-        out[parts[0]] = parts[1].strip()
+        spread = float(parts[2]) if len(parts) > 2 and parts[2].strip() else None
+        out.append(Transcript(parts[0], parts[1].strip(), spread))
     return out
+
+
+def read_transcripts(path: Path) -> dict[str, str]:
+    """``key -> text`` from a transcript file (a later line for a key wins)."""
+    return {r.key: r.text for r in read_rows(path)}
 
 
 def with_transcripts(utts: Sequence[Utterance], table: dict[str, str]) -> tuple[list[Utterance], int]:
