@@ -14,8 +14,10 @@ from voxmorph.data.manifest import read_manifest
 from voxmorph.data.transcripts import (
     Transcript,
     consensus,
-    pseudo_transcribe,
     read_transcripts,
+    sentence_groups,
+    transcribe_group,
+    transcribe_into,
     with_transcripts,
     write_transcripts,
 )
@@ -51,9 +53,10 @@ def test_parallel_readings_share_one_label_and_the_file_round_trips(vcc, tmp_pat
         seen.append(path)
         return heard[f"{path.parent.name}/{path.name}"]
 
-    groups = list(pseudo_transcribe([vcc], recognise))
-    assert len(seen) == 3 and sorted(map(len, groups)) == [1, 2]
-    rows = [r for g in groups for r in g]
+    groups = sentence_groups([vcc])
+    assert sorted(map(len, groups)) == [1, 2]
+    rows = [r for g in groups for r in transcribe_group(g, recognise)]
+    assert len(seen) == 3
     by_key = {r.key: r for r in rows}
     assert set(by_key) == {"vcc2016_train/SF1/100001.wav", "vcc2016_train/TM1/100001.wav",
                            "vcc2016_train/SF1/100002.wav"}
@@ -68,14 +71,30 @@ def test_parallel_readings_share_one_label_and_the_file_round_trips(vcc, tmp_pat
     table = read_transcripts(path)
     utts, filled = with_transcripts(read_corpus(vcc), table)
     assert filled == 3 and all(u.text == table[f"vcc2016_train/{u.speaker}/{u.path.name}"] for u in utts)
-    # a restarted run skips the sentences it has
-    seen.clear()
-    done = {"vcc2016_train/SF1/100001.wav", "vcc2016_train/TM1/100001.wav"}
-    again = [r.key for g in pseudo_transcribe([vcc], recognise, done=done) for r in g]
-    assert again == ["vcc2016_train/SF1/100002.wav"] and len(seen) == 1
     # an utterance that already has a text keeps it
     kept, n = with_transcripts([Utterance(utts[0].path, "SF1", "vcc", text="own words")], table)
     assert n == 0 and kept[0].text == "own words"
+
+
+def test_an_interrupted_transcription_continues_from_its_part_file(vcc, tmp_path):
+    seen = []
+
+    def recognise(path):
+        seen.append(path)
+        return f"words of {path.stem}"
+
+    groups = sentence_groups([vcc])
+    pair = next(g for g in groups if len(g) == 2)
+    out = tmp_path / "sub" / "t.tsv"
+    part = out.with_name("t.tsv.part")
+    part.parent.mkdir()
+    # a run stopped after the two-reader sentence: its rows are in the .part file
+    part.write_text("".join(f"{key}\tkept words\t0.100\n" for _, key in pair))
+    counted = []
+    rows = transcribe_into(out, groups, recognise, progress=counted.append)
+    assert len(seen) == 1 and sum(counted) == 3  # only the missing sentence was recognised
+    assert not part.exists() and {r.key: r.text for r in rows} == read_transcripts(out)
+    assert [read_transcripts(out)[key] for _, key in pair] == ["kept words", "kept words"]
 
 
 def test_bad_transcript_files_are_user_errors(tmp_path):

@@ -455,9 +455,7 @@ def bench_live(
 DataOption = Annotated[list[Path], typer.Option(
     "--data", help="A corpus folder (repeat for several): VCTK, LibriSpeech/LibriTTS, LJSpeech, VCC, "
     "EmoDB, ESD, CREMA-D, or any folder of speaker folders.")]
-ConfigOption = Annotated[str, typer.Option(
-    help="debug (for tests), small (shipped) or base; the vocoder also has medium (base generator, "
-    "small discriminators).")]
+ConfigOption = Annotated[str, typer.Option(help="debug (for tests), small (shipped) or base.")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")]
 StepsOption = Annotated[int | None, typer.Option(help="Total steps to reach (default: the config's).")]
 LayoutOption = Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")]
@@ -480,7 +478,9 @@ def train_vocoder(
     out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, samples, model/.")] = (
         Path("runs/vocoder")
     ),
-    config: ConfigOption = "small",
+    config: Annotated[str, typer.Option(
+        help="debug (for tests), small (shipped), medium (base generator, small discriminators, "
+        "loudness-weighted, averaged) or base.")] = "small",
     resume: ResumeOption = False,
     steps: StepsOption = None,
     batch_size: Annotated[int, typer.Option(help="Segments per step (per process).")] = 8,
@@ -538,31 +538,19 @@ def data_transcribe(
     of a sentence gets the readers' consensus. Each line: key, words, and how far the other
     readers' phones are from them (the spread). Interrupted, it continues from OUT.part."""
     from voxmorph.audio.io import load_audio
-    from voxmorph.data.corpora import read_corpus
-    from voxmorph.data.transcripts import format_transcript, pseudo_transcribe, read_rows, write_transcripts
+    from voxmorph.data.transcripts import sentence_groups, transcribe_into
     from voxmorph.eval.asr import Transcriber
 
     if not data:
         raise UserError("give at least one --data corpus folder")
-    total = sum(1 for d in data for u in read_corpus(d, layout) if not u.text)
+    groups = sentence_groups(data, layout)
+    total = sum(map(len, groups))
     if total == 0:
         raise UserError("every utterance of these corpora already has a transcript")
-    part = out.with_name(out.name + ".part")
-    rows = {r.key: r for r in read_rows(part)} if part.exists() else {}
-    if rows:
-        typer.echo(f"continuing: {len(rows)} utterances already in {part}", err=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
     asr = Transcriber()
-    with _progress(total, "transcribing", "files") as bar, open(part, "a", encoding="utf-8") as fh:
-        for group in pseudo_transcribe(data, lambda path: asr(load_audio(path)), layout,
-                                       progress=lambda: bar.update(1), done=rows):
-            for row in group:
-                rows[row.key] = row
-                fh.write(format_transcript(row))
-            fh.flush()
-    write_transcripts(out, list(rows.values()))
-    part.unlink()
-    spreads = [r.spread for r in rows.values() if r.spread is not None]
+    with _progress(total, "transcribing", "files") as bar:
+        rows = transcribe_into(out, groups, lambda path: asr(load_audio(path)), progress=bar.update)
+    spreads = [r.spread for r in rows if r.spread is not None]
     note = f"; readers' phone spread {sum(spreads) / len(spreads):.2f} on average" if spreads else ""
     typer.echo(f"{len(rows)} of {total} utterances transcribed into {out}{note}")
 

@@ -18,7 +18,7 @@ machine that holds the corpora; ``spread`` is empty for an utterance with no oth
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,7 +41,8 @@ class Transcript:
 
 
 def transcript_key(path: Path, root: Path) -> str:
-    return f"{Path(root).resolve().name}/{Path(path).resolve().relative_to(Path(root).resolve()).as_posix()}"
+    root = Path(root).resolve()
+    return f"{root.name}/{Path(path).resolve().relative_to(root).as_posix()}"
 
 
 def consensus(hypotheses: Sequence[str]) -> tuple[int, float | None]:
@@ -57,39 +58,57 @@ def consensus(hypotheses: Sequence[str]) -> tuple[int, float | None]:
     return best, sum(rates) / len(rates)
 
 
-def pseudo_transcribe(
-    roots: Sequence[Path], recognise: Callable[[Path], str], layout: str | None = None,
-    progress: Callable[[], None] | None = None, done: Collection[str] = (),
-) -> Iterator[list[Transcript]]:
-    """Transcripts of every utterance without text in the corpus folders ``roots``, one sentence
-    group at a time (all readings of a parallel corpus's sentence; else one utterance);
-    ``recognise(path) -> words``. Groups whose keys are all in ``done`` are skipped, and
-    utterances the recogniser finds no words in are left out."""
-    groups: dict[tuple, list[tuple[Utterance, str]]] = defaultdict(list)
+Group = list[tuple[Path, str]]
+"""The readings of one sentence: ``(audio path, transcript key)`` pairs."""
+
+
+def sentence_groups(roots: Sequence[Path], layout: str | None = None) -> list[Group]:
+    """The utterances without text in the corpus folders ``roots``, grouped by sentence: all
+    readings of a parallel corpus's sentence together, any other utterance alone."""
+    groups: dict[tuple, Group] = defaultdict(list)
     for root in roots:
         for u in read_corpus(root, layout):
-            if u.text:
-                continue
-            parallel = u.corpus in PARALLEL_CORPORA
-            group = (str(root), u.corpus, Path(u.path).stem) if parallel else (str(u.path),)
-            groups[group].append((u, transcript_key(u.path, root)))
-    for members in groups.values():
-        if all(key in done for _, key in members):
+            if not u.text:
+                parallel = u.corpus in PARALLEL_CORPORA
+                group = (str(root), u.corpus, Path(u.path).stem) if parallel else (str(u.path),)
+                groups[group].append((Path(u.path), transcript_key(u.path, root)))
+    return list(groups.values())
+
+
+def transcribe_group(group: Group, recognise: Callable[[Path], str]) -> list[Transcript]:
+    """``recognise(path) -> words`` on every reading, each labelled with the readers' consensus;
+    readings the recogniser finds no words in are left out."""
+    words = [recognise(path) for path, _ in group]
+    heard = [i for i, w in enumerate(words) if w.strip()]
+    if not heard:
+        return []
+    best, spread = consensus([words[i] for i in heard])
+    return [Transcript(group[i][1], words[heard[best]], spread) for i in heard]
+
+
+def transcribe_into(
+    path: Path, groups: Sequence[Group], recognise: Callable[[Path], str],
+    progress: Callable[[int], None] | None = None,
+) -> list[Transcript]:
+    """Transcribe ``groups`` into the file ``path``: rows go to ``PATH.part`` as each sentence is
+    done, a sentence already there is skipped, and the finished file replaces the ``.part``.
+    ``progress(n)`` hears of every ``n`` utterances done or skipped. Returns all the rows."""
+    path = Path(path)
+    part = path.with_name(path.name + ".part")
+    rows = {r.key: r for r in read_rows(part)} if part.exists() else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(part, "a", encoding="utf-8") as fh:
+        for group in groups:
+            if not all(key in rows for _, key in group):
+                for row in transcribe_group(group, recognise):
+                    rows[row.key] = row
+                    fh.write(format_transcript(row))
+                fh.flush()
             if progress is not None:
-                for _ in members:
-                    progress()
-            continue
-        words = []
-        for u, _ in members:
-            words.append(recognise(Path(u.path)))
-            if progress is not None:
-                progress()
-        heard = [i for i, w in enumerate(words) if w.strip()]
-        if not heard:
-            yield []
-            continue
-        best, spread = consensus([words[i] for i in heard])
-        yield [Transcript(members[i][1], words[heard[best]], spread) for i in heard]
+                progress(len(group))
+    write_transcripts(path, list(rows.values()))
+    part.unlink()
+    return list(rows.values())
 
 
 def format_transcript(row: Transcript) -> str:
