@@ -122,3 +122,7 @@ def test_f0_pack_rebuilds_the_cache_without_tracking(layouts, tmp_path, monkeypa
         np.testing.assert_array_equal(second[u].f0, first[u].f0)
         np.testing.assert_array_equal(second[u].audio, first[u].audio)
     assert FeatureCache(tmp_path / "c", f0_tracker="dio").import_f0(utts, pack, progress=False) == 0
+
+    moved = tmp_path / "elsewhere" / "vcc"  # the corpus kept at another path on another machine
+    shutil.copytree(layouts / "vcc", moved)
+    assert FeatureCache(tmp_path / "d").import_f0(read_corpus(moved)[:2], pack, progress=False) == 2

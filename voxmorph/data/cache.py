@@ -101,16 +101,19 @@ class FeatureCache:
                 offsets=np.cumsum([0] + [len(x) for x in f0]), f0=np.concatenate(f0))
 
     def import_f0(self, utts: Sequence[Utterance], pack: Path, progress: bool = True) -> int:
-        """Fill missing entries of ``utts`` whose file (same path and size) ``pack`` holds F0 for,
-        from the decoded audio and the packed F0; returns how many it filled."""
+        """Fill missing entries of ``utts`` whose file ``pack`` holds F0 for, from the decoded
+        audio and the packed F0; returns how many it filled. A file is matched by the last parts
+        of its path (corpus/speaker/name) and its size, so a pack written with relative paths, or
+        on a machine that keeps the corpora elsewhere, still applies."""
         with np.load(pack) as z:
             if str(z["tracker"]) != self.f0_tracker:
                 return 0
-            index = {(p, int(n)): i for i, (p, n) in enumerate(zip(z["paths"], z["sizes"], strict=True))}
+            keys = zip(map(_tail, z["paths"]), map(int, z["sizes"]), strict=True)
+            index = {key: i for i, key in enumerate(keys)}
             offsets, f0 = z["offsets"], z["f0"]
         todo = []
         for u in utts:
-            i = index.get((str(u.path), Path(u.path).stat().st_size))
+            i = index.get((_tail(u.path), Path(u.path).stat().st_size))
             if i is not None and not self.path_for(u).exists():
                 todo.append((u, f0[offsets[i] : offsets[i + 1]]))
         for u, track in tqdm(todo, desc="features from the F0 pack", unit="file", disable=not progress):
@@ -138,3 +141,9 @@ class FeatureCache:
                     self._store(self.path_for(u), feats)
                     bar.update()
         bar.close()
+
+
+def _tail(path: str | Path, parts: int = 3) -> str:
+    """The last ``parts`` components of ``path``: what identifies a corpus file wherever the
+    corpora are kept."""
+    return "/".join(Path(path).parts[-parts:])
