@@ -23,7 +23,7 @@ from tqdm import tqdm
 from voxmorph.audio.constants import FRAME_RATE, HOP, SAMPLE_RATE
 from voxmorph.audio.f0 import get_tracker
 from voxmorph.audio.io import atomic_path, load_audio
-from voxmorph.data.corpora import Utterance
+from voxmorph.data.corpora import Utterance, path_tail
 
 CACHE_VERSION = 1
 F0_TRACKER = "harvest"
@@ -108,12 +108,12 @@ class FeatureCache:
         with np.load(pack) as z:
             if str(z["tracker"]) != self.f0_tracker:
                 return 0
-            keys = zip(map(_tail, z["paths"]), map(int, z["sizes"]), strict=True)
+            keys = zip((path_tail(p, 3) for p in z["paths"]), map(int, z["sizes"]), strict=True)
             index = {key: i for i, key in enumerate(keys)}
             offsets, f0 = z["offsets"], z["f0"]
         todo = []
         for u in utts:
-            i = index.get((_tail(u.path), Path(u.path).stat().st_size))
+            i = index.get((path_tail(u.path, 3), Path(u.path).stat().st_size))
             if i is not None and not self.path_for(u).exists():
                 todo.append((u, f0[offsets[i] : offsets[i + 1]]))
         for u, track in tqdm(todo, desc="features from the F0 pack", unit="file", disable=not progress):
@@ -141,9 +141,3 @@ class FeatureCache:
                     self._store(self.path_for(u), feats)
                     bar.update()
         bar.close()
-
-
-def _tail(path: str | Path, parts: int = 3) -> str:
-    """The last ``parts`` components of ``path``: what identifies a corpus file wherever the
-    corpora are kept."""
-    return "/".join(Path(path).parts[-parts:])

@@ -48,6 +48,12 @@ class Utterance:
     emotion: str | None = None
 
 
+def path_tail(path: str | Path, parts: int) -> str:
+    """The last ``parts`` components of ``path`` (``corpus/speaker/name`` for 3): how a file kept
+    in a run folder or a transcript table is recognised wherever the corpora sit."""
+    return "/".join(Path(path).parts[-parts:])
+
+
 def _audio_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from voxmorph.audio.io import atomic_path
-from voxmorph.data.corpora import Utterance, read_corpus
+from voxmorph.data.corpora import Utterance, path_tail, read_corpus
 from voxmorph.errors import UserError
 from voxmorph.eval.metrics import edit_distance
 from voxmorph.text.phonemes import phonemize
@@ -152,8 +152,7 @@ def with_transcripts(utts: Sequence[Utterance], table: dict[str, str]) -> tuple[
     for u in utts:
         text = None
         if not u.text:
-            parts = Path(u.path).parts
-            text = next((table[k] for d in depths if (k := "/".join(parts[-d:])) in table), None)
+            text = next((table[k] for d in depths if (k := path_tail(u.path, d)) in table), None)
         out.append(replace(u, text=text) if text else u)
         filled += text is not None
     return out, filled
