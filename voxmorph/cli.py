@@ -479,8 +479,8 @@ def train_vocoder(
         Path("runs/vocoder")
     ),
     config: Annotated[str, typer.Option(
-        help="debug (for tests), small (shipped), medium (base generator, small discriminators, "
-        "loudness-weighted, averaged) or base.")] = "small",
+        help="debug (for tests), small (the earlier, faster model), medium (shipped: base generator, "
+        "small discriminators, loudness-weighted, averaged) or base.")] = "medium",
     resume: ResumeOption = False,
     steps: StepsOption = None,
     batch_size: Annotated[int, typer.Option(help="Segments per step (per process).")] = 8,

@@ -58,7 +58,8 @@ CONFIGS = {
     "small": VocoderConfig(channels=128, blocks=4),
     "base": VocoderConfig(channels=192, blocks=6),
 }
-"""Named sizes: ``debug`` trains in seconds for tests, ``small`` is the shipped default."""
+"""Named sizes: ``debug`` trains in seconds for tests; the shipped model is ``base`` (trained with the
+``medium`` recipe), ``small`` the earlier, faster one."""
 
 
 def conditioning(mel: torch.Tensor, f0_filled: torch.Tensor, voiced: torch.Tensor) -> torch.Tensor:
