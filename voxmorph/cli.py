@@ -571,6 +571,10 @@ def train_content(
     transcripts: Annotated[Path | None, typer.Option(
         help="A file from 'voxmorph data transcribe': texts for utterances that have none (with "
         "--resume, they join the run from its next step on).")] = None,
+    lr_decay: Annotated[float | None, typer.Option(
+        min=0.9, max=1.0, help="Learning-rate decay per step (default 0.999996, nearly constant); with "
+        "--resume it replaces the run's own from the next step on, e.g. 0.99885 to anneal the "
+        "rate tenfold over 2,000 more steps.")] = None,
 ):
     """Train the content encoder: phone CTC on the transcribed corpora among --data, and a speaker
     classifier behind gradient reversal on all of them, with speed and vocal-tract perturbation.
@@ -580,8 +584,9 @@ def train_content(
     the phone error rate and the speaker classifier's accuracy (it should fall toward chance). The
     encoder lands in OUT/model.
     """
+    given = {"lr_decay": lr_decay} if lr_decay is not None else {}
     _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
-           transcripts=transcripts)
+           transcripts=transcripts, **given)
 
 
 @train_app.command("decoder")

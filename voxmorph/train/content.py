@@ -35,6 +35,8 @@ class ContentRecipeConfig:
     max_frames: int = 1000
     transcribed_share: float = 0.6
     lr: float = 1e-3
+    lr_decay: float = 0.999996
+    """Learning-rate decay per step (e.g. 0.99885 anneals tenfold over 2,000 steps)."""
     reversal: float = 1.0
     reversal_ramp: int = 2000
     speed: tuple[float, float] = (0.9, 1.1)
@@ -60,7 +62,8 @@ class ContentRecipe:
         self.utterances = list(utterances)
         self.cache = cache
         self.speakers = sorted({f"{u.corpus}/{u.speaker}" for u in self.utterances})
-        self.phases = (Phase("main", ("encoder", "speaker"), lr=config.lr, betas=(0.9, 0.98), clip=5.0),)
+        self.phases = (Phase("main", ("encoder", "speaker"), lr=config.lr, betas=(0.9, 0.98), clip=5.0,
+                             lr_decay=config.lr_decay),)
         self._items: list[LabelledUtterance] | None = None
 
     def config_dict(self) -> dict:

@@ -147,6 +147,8 @@ def _prepare(accelerator: Accelerator, recipe: Recipe, config: LoopConfig, found
     reached = (0, 0.0, 0.0)
     if found is not None:
         accelerator.load_state(str(found))
+        for ph in recipe.phases:  # a resumed run decays at its recipe's rate from here on
+            getattr(scheds[ph.name], "scheduler", scheds[ph.name]).gamma = ph.lr_decay
         meta = read_meta(found)
         reached = (meta["step"], meta.get("cpu_seconds", 0.0), meta.get("wall_seconds", 0.0))
     total = config.steps * config.batch_size * accelerator.num_processes
