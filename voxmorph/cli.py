@@ -457,6 +457,10 @@ DataOption = Annotated[list[Path], typer.Option(
     "EmoDB, ESD, CREMA-D, or any folder of speaker folders.")]
 ConfigOption = Annotated[str, typer.Option(help="debug (for tests), small (shipped) or base.")]
 ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")]
+LrDecayOption = Annotated[float | None, typer.Option(
+    min=0.9, max=1.0, help="Learning-rate decay per step (default 0.999996, nearly constant); with "
+    "--resume it replaces the run's own from the next step on, e.g. 0.99885 to anneal the rate "
+    "tenfold over 2,000 more steps.")]
 StepsOption = Annotated[int | None, typer.Option(help="Total steps to reach (default: the config's).")]
 LayoutOption = Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")]
 CheckpointOption = Annotated[int, typer.Option(help="Steps between checkpoints.")]
@@ -571,10 +575,7 @@ def train_content(
     transcripts: Annotated[Path | None, typer.Option(
         help="A file from 'voxmorph data transcribe': texts for utterances that have none (with "
         "--resume, they join the run from its next step on).")] = None,
-    lr_decay: Annotated[float | None, typer.Option(
-        min=0.9, max=1.0, help="Learning-rate decay per step (default 0.999996, nearly constant); with "
-        "--resume it replaces the run's own from the next step on, e.g. 0.99885 to anneal the "
-        "rate tenfold over 2,000 more steps.")] = None,
+    lr_decay: LrDecayOption = None,
 ):
     """Train the content encoder: phone CTC on the transcribed corpora among --data, and a speaker
     classifier behind gradient reversal on all of them, with speed and vocal-tract perturbation.
@@ -605,6 +606,7 @@ def train_decoder(
     layout: LayoutOption = None,
     checkpoint_every: CheckpointOption = 500,
     sample_every: SampleOption = 2000,
+    lr_decay: LrDecayOption = None,
 ):
     """Train the VAE decoder (content + F0 + energy + speaker embedding -> mel) on real multi-speaker
     speech, GAN-refined against a mel discriminator. The decoder lands in OUT/model."""
@@ -616,6 +618,8 @@ def train_decoder(
         hint = "train one with 'voxmorph train content'"
         raise UserError(f"{content_model}: no content encoder there ({hint})")
     given = {"content_model": str(content_model.resolve())} if content_model is not None else {}
+    if lr_decay is not None:
+        given["lr_decay"] = lr_decay
     _train("decoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
            **given)
 

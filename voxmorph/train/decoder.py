@@ -44,6 +44,8 @@ class DecoderRecipeConfig:
     segment_frames: int = 160
     gan_start: int = 2000
     lr: float = 5e-4
+    lr_decay: float = 0.999996
+    """Learning-rate decay per step, both phases."""
     warp: tuple[float, float] = (0.9, 1.1)
     kl_ramp: int = 2000
     disc_channels: int = 32
@@ -105,8 +107,8 @@ class DecoderRecipe:
             content, _ = load_content(config.content_model)
         self.content = content.eval().requires_grad_(False)
         self.phases = (
-            Phase("disc", ("disc",), lr=config.lr, start=config.gan_start),
-            Phase("gen", ("decoder",), lr=config.lr),
+            Phase("disc", ("disc",), lr=config.lr, start=config.gan_start, lr_decay=config.lr_decay),
+            Phase("gen", ("decoder",), lr=config.lr, lr_decay=config.lr_decay),
         )
         self._features: list[Features] | None = None
         self._embeddings: torch.Tensor | None = None
