@@ -494,6 +494,13 @@ def train_vocoder(
     loudness: Annotated[float | None, typer.Option(
         help="Weight each frame's mel error by its power to this exponent (0.3: loudness; 0: every "
         "frame alike). Default: the config's, or a resumed run's own.")] = None,
+    decoder_model: Annotated[Path | None, typer.Option(
+        help="A trained decoder: voice its rebuild of each utterance instead of the real mel, to "
+        "fine-tune a vocoder for the neural converter (resume a copy of a copy-synthesis run with "
+        "this).")] = None,
+    content_model: Annotated[Path | None, typer.Option(
+        help="With --decoder-model: the content encoder that decoder was trained on (default: the "
+        "shipped one).")] = None,
 ):
     """Train the neural vocoder (mel + F0 -> waveform) by copy synthesis of the given corpora.
 
@@ -501,9 +508,19 @@ def train_vocoder(
     logs go to OUT/logs. Kill it at any time and continue with --resume. The trained model lands
     in OUT/model (use it with 'voxmorph vocode --model OUT/model').
     """
+    from voxmorph.pipeline.neural_converter import WEIGHTS
+
     if loudness is not None and loudness < 0:
         raise UserError(f"--loudness {loudness}: give 0 or more")
     given = {"loudness": loudness} if loudness is not None else {}
+    if decoder_model is not None:
+        content_model = content_model or WEIGHTS / "content"
+        for folder, what in ((decoder_model, "decoder"), (content_model, "content encoder")):
+            if not (folder / "config.json").exists():
+                raise UserError(f"{folder}: no trained {what} there")
+        given.update(decoder_model=str(decoder_model.resolve()), content_model=str(content_model.resolve()))
+    elif content_model is not None:
+        raise UserError("--content-model goes with --decoder-model")
     _train("vocoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
            **given)
 

@@ -24,8 +24,9 @@ EPOCH = 10**9
 
 
 class SegmentDataset(Dataset):
-    """``dataset[i] -> {"audio": (frames * HOP,) float32, "f0": (frames,) Hz, "utterance": index}``
-    (the index into ``features``)."""
+    """``dataset[i] -> {"audio": (frames * HOP,) float32, "f0": (frames,) Hz, "utterance": index,
+    "start": first frame, "gain": level factor}`` (``utterance`` indexes ``features``; the audio is
+    the utterance's from frame ``start`` times ``gain``)."""
 
     def __init__(self, features: Sequence[Features], frames: int, seed: int = 0):
         keep = [i for i, f in enumerate(features)
@@ -57,4 +58,4 @@ class SegmentDataset(Dataset):
         gain = min(gain, 0.99 / peak) if peak > 0 else gain
         f0 = feats.f0[start : start + self.frames]
         return {"audio": torch.from_numpy(audio * gain), "f0": torch.from_numpy(f0.copy()),
-                "utterance": self.indices[index]}
+                "utterance": self.indices[index], "start": start, "gain": np.float32(gain)}

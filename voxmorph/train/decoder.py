@@ -79,6 +79,26 @@ def speaker_embeddings(utterances: Sequence[Utterance], features: Sequence[Featu
     return np.stack([means[f"{u.corpus}/{u.speaker}"] for u in utterances]).astype(np.float32)
 
 
+@torch.no_grad()
+def rebuilt_mels(utterances: Sequence[Utterance], features: Sequence[Features], content: ContentEncoder,
+                 decoder: MelDecoder, progress: bool = True) -> list[np.ndarray]:
+    """Each utterance's log-mel ``(N_MELS, frames)`` as the decoder rebuilds it when converting: the
+    content read from its own (unwarped) mel, its F0 and energy, its speaker's mean embedding and
+    the style latent 0 (what a vocoder for the neural converter is fine-tuned on)."""
+    embeddings = torch.from_numpy(speaker_embeddings(utterances, features, progress))
+    zero = torch.zeros(1, decoder.config.style_dim)
+    out = []
+    for i, f in enumerate(tqdm(features, desc="decoding", unit="utt", disable=not progress)):
+        audio = f.audio.astype(np.float32) / 32768.0
+        mel = log_mel(audio)[None, :, : f.frames]
+        frames = mel.shape[-1]
+        feats, _ = content(mel)
+        f0 = torch.from_numpy(f.f0[:frames].astype(np.float32))[None]
+        cond = frame_conditioning(feats, f0, energy_db(audio)[None, :frames])
+        out.append(decoder.render(cond, decoder.voice(embeddings[i : i + 1], zero))[0].numpy())
+    return out
+
+
 def reconstruction_inputs(content: ContentEncoder, batch: dict, rng: np.random.Generator,
                           warp: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
     """A batch of segments -> ``(target log-mel (B, N_MELS, T), decoder conditioning (B, D + 3, T))``.

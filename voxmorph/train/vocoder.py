@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -46,6 +47,12 @@ class VocoderRecipeConfig:
     weights: dict[str, float] = field(
         default_factory=lambda: {"mel": 15.0, "stft": 2.0, "adv": 1.0, "fm": 2.0, "d_adv": 1.0}
     )
+    decoder_model: str = ""
+    """A trained decoder folder; when given, the generator learns to voice the decoder's rebuild of
+    each utterance (see :func:`voxmorph.train.decoder.rebuilt_mels`) instead of its real mel: a
+    vocoder for the neural converter, usually fine-tuned from a copy-synthesis run."""
+    content_model: str = ""
+    """The content encoder that ``decoder_model`` was trained on."""
     sample_count: int = 2
     seed: int = 0
     onnx: bool = True
@@ -78,6 +85,7 @@ class VocoderRecipe:
             Phase("gen", ("gen",), lr=config.lr, ema=config.ema),
         )
         self._features: list[Features] | None = None
+        self._rebuilt: list[np.ndarray] | None = None
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -95,13 +103,36 @@ class VocoderRecipe:
         return self._features
 
     def dataset(self) -> SegmentDataset:
+        if self.config.decoder_model:
+            self.rebuilt()  # before training starts, not inside its first step
         return SegmentDataset(self.features(), self.config.segment_frames, self.config.seed)
+
+    def rebuilt(self) -> list[np.ndarray]:
+        """The decoder's log-mel of every utterance (computed once)."""
+        if self._rebuilt is None:
+            from voxmorph.models.content import load_content
+            from voxmorph.models.decoder import load_decoder
+            from voxmorph.train.decoder import rebuilt_mels
+
+            content, _ = load_content(self.config.content_model)
+            decoder, _ = load_decoder(self.config.decoder_model)
+            self._rebuilt = rebuilt_mels(self.utterances, self.features(), content.eval(), decoder.eval())
+        return self._rebuilt
+
+    def _input_mel(self, batch) -> torch.Tensor:
+        """What the generator voices: the segment's real log-mel, or the decoder's rebuild of it
+        (moved by the segment's random gain, as the real mel would be)."""
+        audio, frames = batch["audio"], batch["f0"].shape[-1]
+        if not self.config.decoder_model:
+            return log_mel(audio)[..., :frames]
+        mels = [self.rebuilt()[int(u)][:, int(s) : int(s) + frames]
+                for u, s in zip(batch["utterance"], batch["start"], strict=True)]
+        return torch.from_numpy(np.stack(mels)) + torch.log(batch["gain"])[:, None, None]
 
     def step(self, phase: str, models: Mapping[str, nn.Module], batch, carry: dict, step: int) -> StepOutput:
         audio, f0 = batch["audio"], batch["f0"]
         if "y_hat" not in carry:
-            mel = log_mel(audio)[..., : f0.shape[-1]]
-            carry["y_hat"] = models["gen"](mel, f0)
+            carry["y_hat"] = models["gen"](self._input_mel(batch), f0)
         y_hat, w = carry["y_hat"], self.config.weights
         disc = models["disc"]
         if phase == "disc":
@@ -127,11 +158,12 @@ class VocoderRecipe:
         gen.eval()
         out = []
         pairs = list(zip(self.utterances, self.features(), strict=True))[: self.config.sample_count]
-        for utt, feats in pairs:
+        for i, (utt, feats) in enumerate(pairs):
             pcm = feats.audio[: SAMPLE_SECONDS * SAMPLE_RATE].astype("float32")
             audio = torch.from_numpy(pcm / 32768.0)[None]
             f0 = torch.from_numpy(feats.f0[: audio.shape[-1] // HOP + 1])[None]
-            y = gen(log_mel(audio), f0)[0, : audio.shape[-1]]
+            batch = {"audio": audio, "f0": f0, "utterance": [i], "start": [0], "gain": torch.ones(1)}
+            y = gen(self._input_mel(batch), f0)[0, : audio.shape[-1]]
             out.append(Sample(Path(utt.path).stem, y.numpy()))
         gen.train(was_training)
         return out
