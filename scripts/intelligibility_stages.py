@@ -1,0 +1,87 @@
+"""Where the neural converter loses intelligibility and naturalness, stage by stage.
+
+    python scripts/intelligibility_stages.py ../shared/data/vcc2018_eval [--sentences 5]
+        [--content DIR] [--decoder DIR] [--vocoder DIR] [--out FILE.json]
+
+For VCC2018 sources SF1, SM1, SF2, SM2 (held-out sentences 30011 on) it scores, with pocketsphinx
+CER against the source's own transcript and DNSMOS OVRL:
+
+- vocoder copy: the source's real mel and F0 through the vocoder alone;
+- rebuild: content encoder -> decoder -> vocoder with the source's own voice (zero-shot);
+- convert: the same to the paired VCC2018 target (zero-shot), as ``convert --model neural``;
+- WORLD convert: the baseline converter to the same target.
+
+Every voice is enrolled from its sentences 30001-30010. Models default to the shipped ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxmorph.audio.constants import FRAME_RATE, SAMPLE_RATE
+from voxmorph.audio.f0 import get_tracker
+from voxmorph.audio.features import log_mel
+from voxmorph.audio.io import load_audio
+from voxmorph.eval import metrics
+from voxmorph.eval.asr import Transcriber
+from voxmorph.pipeline.enrol import enrol_voice
+from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralModels
+from voxmorph.pipeline.world_converter import WorldConverter
+
+PAIRS = (("VCC2SF1", "VCC2TM1"), ("VCC2SM1", "VCC2TF1"), ("VCC2SF2", "VCC2TM2"), ("VCC2SM2", "VCC2TF2"))
+STAGES = ("vocoder copy", "rebuild", "convert", "WORLD convert")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("data", type=Path, help="the vcc2018_eval folder")
+    ap.add_argument("--sentences", type=int, default=5, help="held-out sentences per source")
+    ap.add_argument("--content", type=Path)
+    ap.add_argument("--decoder", type=Path)
+    ap.add_argument("--vocoder", type=Path)
+    ap.add_argument("--out", type=Path, help="also write the per-file scores here (JSON)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    models = NeuralModels.load(args.content, args.decoder, args.vocoder)
+    asr, tracker = Transcriber(), get_tracker("harvest")
+    voices = {}
+
+    def voice(speaker: str):
+        if speaker not in voices:
+            files = [args.data / speaker / f"300{i:02d}.flac" for i in range(1, 11)]
+            voices[speaker] = enrol_voice(speaker.lower(), files, check=False)
+        return voices[speaker]
+
+    scores: dict[str, list[tuple[float, float]]] = {s: [] for s in STAGES}
+    for src, tgt in PAIRS:
+        for i in range(11, 11 + args.sentences):
+            x = load_audio(args.data / src / f"300{i:02d}.flac")
+            reference = asr(x)
+            mel = log_mel(x).numpy()
+            f0 = tracker(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[: mel.shape[-1]]
+            f0 = np.pad(f0, (0, mel.shape[-1] - len(f0))).astype(np.float32)
+            outputs = {
+                "vocoder copy": models.vocoder.synthesise(mel, f0),
+                "rebuild": NeuralConverter(voice(src), models).convert(x),
+                "convert": NeuralConverter(voice(tgt), models).convert(x),
+                "WORLD convert": WorldConverter(voice(tgt)).convert(x),
+            }
+            for stage, y in outputs.items():
+                scores[stage].append((metrics.cer(reference, asr(y)), metrics.dnsmos(y)["ovrl"]))
+        print(f"{src} -> {tgt} done", flush=True)
+    print("| stage | n | CER vs source | DNSMOS OVRL |\n|---|---|---|---|")
+    for stage, rows in scores.items():
+        a = np.asarray(rows)
+        print(f"| {stage} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} |")
+    if args.out:
+        run = {k: str(v) for k, v in vars(args).items()}
+        args.out.write_text(json.dumps({"run": run, "scores": scores}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
