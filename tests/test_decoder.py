@@ -149,6 +149,11 @@ def test_cli_debug_training_lowers_mel_loss(corpus, tmp_path):
     assert_user_error(run("train", "decoder", "--data", str(corpus / "corpus"), "--content-model",
                           str(tmp_path / "nothing"), "--out", str(tmp_path / "x"), check=False),
                       "no content encoder")
+    vocoder = ("train", "vocoder", "--data", str(corpus / "corpus"), "--out", str(tmp_path / "v"))
+    assert_user_error(run(*vocoder, "--decoder-model", str(tmp_path / "nothing"), check=False),
+                      "no trained decoder")
+    assert_user_error(run(*vocoder, "--content-model", str(corpus / "content"), check=False),
+                      "goes with --decoder-model")
 
 
 def test_adapting_a_voice_fits_its_recordings_and_survives_saving(corpus, female_wav, female_wav2, tmp_path):
@@ -208,3 +213,8 @@ def test_vocoder_fine_tune_voices_the_decoders_rebuild_of_each_segment(corpus, t
     result = train(recipe, tmp_path / "run", LoopConfig(steps=2, batch_size=2, log_every=1), progress=False)
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["gen/mel"] == rows[-1]["gen/mel"] and result.checkpoint is not None
+    from voxmorph.models.checkpoint_io import weights_id
+    from voxmorph.models.vocoder import load_vocoder
+
+    _, meta = load_vocoder(tmp_path / "run" / "model")
+    assert meta["card"]["decoder"] == weights_id(tmp_path / "decoder")

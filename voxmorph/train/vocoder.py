@@ -169,6 +169,11 @@ class VocoderRecipe:
         return out
 
     def export(self, models: Mapping[str, nn.Module], folder: Path, card: dict) -> None:
-        save_vocoder(models["gen"], folder, {**card, "recipe": self.config_dict()})
+        card = {**card, "recipe": self.config_dict()}
+        if self.config.decoder_model:  # the fingerprint of the decoder whose output it voices
+            from voxmorph.models.checkpoint_io import weights_id
+
+            card["decoder"] = weights_id(self.config.decoder_model)
+        save_vocoder(models["gen"], folder, card)
         if self.config.onnx:
             export_onnx(models["gen"], folder / ONNX_FILE)
