@@ -72,6 +72,13 @@ def test_an_adapter_is_used_only_with_its_own_decoder(models, female_voice):
     torch.testing.assert_close(models.conditioning(other).u, models.conditioning(female_voice).u)
 
 
+def test_shipped_converter_vocoder_was_tuned_on_the_shipped_decoder():
+    shipped = NeuralModels.load()
+    assert shipped.vocoder.meta["card"]["decoder"] == shipped.decoder_id
+    copy_synthesis = NeuralVocoder.load()
+    assert shipped.vocoder.meta["card"]["steps"] > copy_synthesis.meta["card"]["steps"]
+
+
 def test_cli_rejects_an_unknown_converter(male_wav, tmp_path):
     out = tmp_path / "o.wav"
     assert_user_error(run("convert", str(male_wav), "--voice", "vcc-sf1", "-o", str(out), "--model", "nope",

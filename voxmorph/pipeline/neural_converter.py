@@ -48,14 +48,16 @@ class NeuralModels:
     @classmethod
     def load(cls, content: str | Path | None = None, decoder: str | Path | None = None,
              vocoder: str | Path | None = None) -> NeuralModels:
-        """Each stage from its folder, the shipped one where none is given."""
+        """Each stage from its folder, the shipped one where none is given (the shipped vocoder
+        here is the copy-synthesis one fine-tuned on the shipped decoder's output)."""
         content_dir, decoder_dir = Path(content or WEIGHTS / "content"), Path(decoder or WEIGHTS / "decoder")
         for d in (content_dir, decoder_dir):
             if not (d / "config.json").exists():
                 raise UserError(f"{d}: no trained model there; the neural converter is not available yet")
         c, _ = load_content(content_dir)
         dec, _ = load_decoder(decoder_dir)
-        return cls(c, dec, NeuralVocoder.load(vocoder), weights_id(decoder_dir))
+        voc = NeuralVocoder.load(vocoder or WEIGHTS / "vocoder-converter")
+        return cls(c, dec, voc, weights_id(decoder_dir))
 
     def conditioning(self, voice: Voice) -> VoiceConditioning:
         """The decoder conditioning of ``voice``: its adapter if it was tuned on this decoder, else
