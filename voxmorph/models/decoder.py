@@ -24,10 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
 from voxmorph.audio.constants import N_MELS
+from voxmorph.audio.features import energy_db, log_mel
 from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, pointwise
 from voxmorph.models.checkpoint_io import ModelFolder
 from voxmorph.models.speaker import EMBED_DIM
@@ -67,6 +69,16 @@ def frame_conditioning(content: torch.Tensor, f0: torch.Tensor, energy: torch.Te
     lf0 = torch.where(voiced, (torch.log(f0.clamp(min=1.0)) - LOG_F0_MEAN) / LOG_F0_STD, torch.zeros_like(f0))
     e = (energy - ENERGY_MEAN) / ENERGY_STD
     return torch.cat([content, lf0[:, None], voiced[:, None].to(content.dtype), e[:, None]], dim=1)
+
+
+def rebuild_mel(content: nn.Module, decoder: MelDecoder, audio: np.ndarray, f0: torch.Tensor,
+                voice: VoiceConditioning) -> torch.Tensor:
+    """What the neural converter decodes from ``audio (n,)``: its content (``content`` encoder on
+    its log-mel), ``f0 (1, T)`` Hz and energy, rendered in ``voice`` -> log-mel ``(1, N_MELS, T)``.
+    The converter and the fine-tuning of its vocoder both go through here."""
+    frames = f0.shape[-1]
+    feats, _ = content(log_mel(audio)[None, :, :frames])
+    return decoder.render(frame_conditioning(feats, f0, energy_db(audio)[None, :frames]), voice)
 
 
 class VoiceConditioning(NamedTuple):

@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voxmorph.audio.constants import FRAME_RATE, SAMPLE_RATE
+from voxmorph.audio.constants import FRAME_RATE, HOP, SAMPLE_RATE
 from voxmorph.audio.dsp import denoise
 from voxmorph.audio.f0 import get_tracker
-from voxmorph.audio.features import energy_db, log_mel
 from voxmorph.errors import UserError
 from voxmorph.models.checkpoint_io import weights_id
 from voxmorph.models.content import ContentEncoder, load_content
-from voxmorph.models.decoder import MelDecoder, VoiceConditioning, frame_conditioning, load_decoder
+from voxmorph.models.decoder import MelDecoder, VoiceConditioning, load_decoder, rebuild_mel
 from voxmorph.pipeline.analysis import StatsAccumulator
 from voxmorph.pipeline.chunking import ChunkedConverter
 from voxmorph.pipeline.vocoder import NeuralVocoder
@@ -106,8 +105,7 @@ class NeuralConverter(ChunkedConverter):
     def convert_chunk(self, x: np.ndarray) -> np.ndarray:
         if self.options.denoise:
             x = denoise(x)
-        mel = log_mel(x)[None]
-        frames = mel.shape[-1]
+        frames = x.size // HOP + 1  # log-mel frames
         f0 = self.tracker(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[:frames]
         f0 = np.pad(f0, (0, frames - len(f0)))
         self._source.add_f0(f0)
@@ -115,9 +113,7 @@ class NeuralConverter(ChunkedConverter):
         if source is not None:
             f0 = self.mapping.map_f0(f0, source)
         f0_t = torch.from_numpy(np.asarray(f0, np.float32))[None]
-        content, _ = self.models.content(mel)
-        cond = frame_conditioning(content, f0_t, energy_db(x)[None, :frames])
-        mel_hat = self.models.decoder.render(cond, self.voice)
+        mel_hat = rebuild_mel(self.models.content, self.models.decoder, x, f0_t, self.voice)
         y = self.models.vocoder.synthesise(mel_hat[0], f0_t[0])
         y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
         return np.clip(y, -1.0, 1.0)

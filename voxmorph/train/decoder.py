@@ -26,7 +26,7 @@ from voxmorph.data.cache import FeatureCache, Features
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.segments import SegmentDataset
 from voxmorph.models.content import ContentEncoder, load_content
-from voxmorph.models.decoder import CONFIGS, MelDecoder, frame_conditioning, save_decoder
+from voxmorph.models.decoder import CONFIGS, MelDecoder, frame_conditioning, rebuild_mel, save_decoder
 from voxmorph.models.discriminators import MelDiscriminator
 from voxmorph.models.speaker import SpeakerEncoder
 from voxmorph.train import losses
@@ -89,13 +89,9 @@ def rebuilt_mels(utterances: Sequence[Utterance], features: Sequence[Features], 
     zero = torch.zeros(1, decoder.config.style_dim)
     out = []
     for i, f in enumerate(tqdm(features, desc="decoding", unit="utt", disable=not progress)):
-        audio = f.audio.astype(np.float32) / 32768.0
-        mel = log_mel(audio)[None, :, : f.frames]
-        frames = mel.shape[-1]
-        feats, _ = content(mel)
-        f0 = torch.from_numpy(f.f0[:frames].astype(np.float32))[None]
-        cond = frame_conditioning(feats, f0, energy_db(audio)[None, :frames])
-        out.append(decoder.render(cond, decoder.voice(embeddings[i : i + 1], zero))[0].numpy())
+        f0 = torch.from_numpy(f.f0.astype(np.float32))[None]
+        voice = decoder.voice(embeddings[i : i + 1], zero)
+        out.append(rebuild_mel(content, decoder, f.audio.astype(np.float32) / 32768.0, f0, voice)[0].numpy())
     return out
 
 
