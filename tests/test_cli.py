@@ -48,8 +48,10 @@ def test_voice_round_trip_and_convert_real_recording(tmp_path, female_wav, femal
     out = run("voice", "add", "alice", female_wav, female_wav2, "--description", "p225")
     assert "enrolled 'alice'" in out.stdout
     assert "alice" in run("voice", "list").stdout
+    assert "calibrated to the neural decoder" in out.stdout
     shown = json.loads(run("voice", "show", "alice", "--json").stdout)
     assert shown["source_files"] == 2 and 150 < shown["f0_median_hz"] < 300
+    assert shown["decoder_fit"]["method"] == "calibration" and shown["decoder_fit"]["frames"] > 100
     assert_user_error(run("voice", "add", "alice", female_wav, check=False), "already exists")
 
     converted = tmp_path / "converted.wav"

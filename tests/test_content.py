@@ -17,7 +17,7 @@ from voxmorph.audio.features import mel_filterbank, vtlp
 from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import read_corpus
 from voxmorph.data.synthetic import SyntheticVoice, default_voices, generate, sentences
-from voxmorph.models.adversary import SpeakerClassifier, reverse_gradient
+from voxmorph.models.adversary import SpeakerClassifier, confusion_loss, reverse_gradient
 from voxmorph.models.content import CONFIGS, ContentEncoder, ContentStream, load_content
 from voxmorph.pipeline.recognise import best_path
 from voxmorph.text.phonemes import PHONES, SYMBOLS, decode, encode, phonemize
@@ -84,6 +84,25 @@ def test_stream_plus_flush_equals_offline(model):
     torch.testing.assert_close(torch.cat([p[1] for p in parts], -1), want_logits, atol=1e-5, rtol=1e-5)
 
 
+def test_a_transcribed_utterance_too_long_for_ctc_still_trains_the_speaker_branch():
+    from voxmorph.audio.constants import HOP
+    from voxmorph.data.cache import Features
+    from voxmorph.data.utterances import LabelledUtterance, Perturbation, UtteranceDataset
+
+    def utt(frames: int, speaker: int, phones):
+        audio = (np.random.default_rng(speaker).standard_normal(frames * HOP) * 3000).astype(np.int16)
+        return LabelledUtterance(Features(audio, np.zeros(frames, np.float32)), speaker, phones)
+
+    short, long = utt(80, 0, (5, 6, 7)), utt(400, 1, (5, 6, 7, 8))
+    data = UtteranceDataset([short, long], max_frames=100, transcribed_share=0.5,
+                            perturb=Perturbation((1.0, 1.0), (1.0, 1.0)))
+    items = [data[i] for i in range(200)]
+    by_speaker = {s: [it for it in items if it["speaker"] == s] for s in (0, 1)}
+    assert len(by_speaker[1]) > 50  # the long one is drawn, not dropped
+    assert all(len(it["phones"]) == 0 and it["mel"].shape[-1] <= 101 for it in by_speaker[1])  # a crop
+    assert all(it["phones"].tolist() == [5, 6, 7] for it in by_speaker[0])
+
+
 def test_gradient_reversal_flips_the_encoder_gradient():
     x = torch.randn(2, 8, 5, requires_grad=True)
     clf = SpeakerClassifier(8, 3)
@@ -93,6 +112,19 @@ def test_gradient_reversal_flips_the_encoder_gradient():
     loss_r = torch.nn.functional.cross_entropy(clf(reverse_gradient(x, 0.5), mask), torch.tensor([0, 2]))
     (reversed_,) = torch.autograd.grad(loss_r, x)
     torch.testing.assert_close(reversed_, -0.5 * plain)
+
+
+def test_confusion_loss_is_zero_at_a_uniform_guess_and_moves_only_the_content():
+    x = torch.randn(2, 8, 5, requires_grad=True)
+    clf = SpeakerClassifier(8, 3)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    loss = confusion_loss(clf, x, mask)
+    assert loss.item() > 0.0
+    loss.backward()
+    assert x.grad.abs().sum() > 0 and all(p.grad is None for p in clf.parameters())
+    torch.nn.init.zeros_(clf.net[-1].weight)
+    torch.nn.init.zeros_(clf.net[-1].bias)
+    assert abs(confusion_loss(clf, x, mask).item()) < 1e-6
 
 
 def test_greedy_decoding_merges_repeats_and_drops_blanks():
@@ -112,19 +144,23 @@ def corpus(tmp_path_factory, female_wav, female_wav2, male_wav):
     return root
 
 
-def test_one_step_updates_encoder_and_classifier(corpus, tmp_path):
+@pytest.mark.parametrize("adversary", ["reversal", "confusion"])
+def test_one_step_updates_encoder_and_classifier(corpus, tmp_path, adversary):
     utts = read_corpus(corpus / "syn") + read_corpus(corpus / "real")
-    config = replace(RECIPE_CONFIGS["debug"], transcribed_share=1.0)  # every item has CTC and speaker
+    # every item has CTC and speaker
+    config = replace(RECIPE_CONFIGS["debug"], transcribed_share=1.0, adversary=adversary)
     recipe = ContentRecipe(config, utts, FeatureCache(f0_tracker=None))
     assert len(recipe.speakers) == 4
     torch.manual_seed(0)
     before = {n: p.detach().clone() for n, p in recipe.build()["encoder"].state_dict().items()}
     train(recipe, tmp_path / "run", LoopConfig(steps=1, batch_size=4, log_every=1), progress=False)
     row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
-    for key in ("main/ctc", "main/speaker", "main/speaker_accuracy", "main/per", "main/grad_norm"):
-        assert key in row and row[key] == row[key], key
+    keys = ["ctc", "speaker", "speaker_accuracy", "per", "grad_norm"]
+    keys += ["confusion"] if adversary == "confusion" else []
+    for key in keys:
+        assert f"main/{key}" in row and row[f"main/{key}"] == row[f"main/{key}"], key
     model, meta = load_content(tmp_path / "run" / "model")
-    assert meta["card"]["speakers"] == 4
+    assert meta["card"]["speakers"] == 4 and meta["card"]["recipe"]["adversary"] == adversary
     changed = [n for n, p in model.state_dict().items() if not torch.equal(p, before[n])]
     assert len(changed) > len(before) // 2
 

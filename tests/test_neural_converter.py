@@ -72,6 +72,45 @@ def test_an_adapter_is_used_only_with_its_own_decoder(models, female_voice):
     torch.testing.assert_close(models.conditioning(other).u, models.conditioning(female_voice).u)
 
 
+def _band_residual(models, voice, files) -> np.ndarray:
+    """Per-band mean of (real - decoded in ``voice``) log-mel over the sound frames of ``files``."""
+    from voxmorph.audio.f0 import HarvestF0
+    from voxmorph.audio.features import energy_db, log_mel
+    from voxmorph.audio.io import load_audio
+    from voxmorph.models.decoder import rebuild_mel
+    from voxmorph.pipeline.calibration import SOUND_RANGE_DB
+
+    total, frames = 0.0, 0
+    for f in files:
+        x = load_audio(f)
+        n = x.size // 160 + 1
+        f0 = HarvestF0()(x, 16000, 10.0)[:n]
+        f0 = torch.from_numpy(np.pad(f0, (0, n - f0.size)).astype(np.float32))[None]
+        with torch.no_grad():
+            rebuilt = rebuild_mel(models.content, models.decoder, x, f0, models.conditioning(voice))[0]
+        diff = log_mel(x)[:, :n] - rebuilt
+        e = energy_db(x)[:n]
+        sound = e > e.max() - SOUND_RANGE_DB
+        total, frames = total + diff[:, sound].sum(-1).numpy(), frames + int(sound.sum())
+    return total / frames
+
+
+def test_calibration_cancels_the_decoders_mean_colour_on_the_voices_recordings(
+        models, female_voice, female_wav, female_wav2, tmp_path):
+    from voxmorph.pipeline.calibration import METHOD, calibrate_voice
+    from voxmorph.pipeline.voice import load_voice, save_voice
+
+    files = [female_wav, female_wav2]
+    calibrated = calibrate_voice(female_voice, files, models)
+    assert models.adapted(calibrated) is True and calibrated.adapter.info["method"] == METHOD
+    torch.testing.assert_close(models.conditioning(calibrated).u, models.zero_shot(female_voice).u)
+    before, after = _band_residual(models, female_voice, files), _band_residual(models, calibrated, files)
+    assert np.abs(before).mean() > 0.1  # an untrained decoder is far off
+    np.testing.assert_allclose(after, 0.0, atol=1e-3)
+    loaded = load_voice(save_voice(calibrated, tmp_path / "p225"))
+    np.testing.assert_array_equal(loaded.adapter.arrays["mel_bias"], calibrated.adapter.arrays["mel_bias"])
+
+
 def test_shipped_converter_vocoder_was_tuned_on_the_shipped_decoder():
     shipped = NeuralModels.load()
     assert shipped.vocoder.meta["card"]["decoder"] == shipped.decoder_id
@@ -95,7 +134,7 @@ def test_cli_round_trip_enrol_with_adapt_then_convert_and_live(female_wav, femal
 
     r = run("voice", "add", "me", str(female_wav), str(female_wav2), "--adapt", "--adapt-steps", "4")
     assert "adapted in" in r.stdout, r.stdout
-    card = json.loads(run("voice", "show", "me", "--json").stdout)["adapted"]
+    card = json.loads(run("voice", "show", "me", "--json").stdout)["decoder_fit"]
     assert card["steps"] == 4 and card["cpu_seconds"] > 0
     out = tmp_path / "o.wav"
     run("convert", str(male_wav), "--voice", "me", "-o", str(out), "--model", "neural")
@@ -107,3 +146,15 @@ def test_cli_round_trip_enrol_with_adapt_then_convert_and_live(female_wav, femal
     z, _ = sf.read(live)
     assert np.isfinite(z).all() and np.sqrt(np.mean(z**2)) > 1e-3
     assert "degraded" in r.stderr
+
+
+def test_builtin_voices_are_calibrated_to_the_shipped_decoder():
+    """After the shipped decoder changes: scripts/make_builtin_voices.py --calibrate-only."""
+    from voxmorph.pipeline.calibration import METHOD
+    from voxmorph.pipeline.store import VoiceStore
+
+    shipped = NeuralModels.load()
+    store = VoiceStore()
+    for name in store.builtin_names():
+        voice = store.get(name)
+        assert shipped.adapted(voice) is True and voice.adapter.info["method"] == METHOD, name

@@ -63,8 +63,9 @@ def voice_add(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing voice.")] = False,
     f0: F0Option = "harvest",
     adapt: Annotated[bool, typer.Option(
-        "--adapt", help="Also fine-tune a small decoder adapter on these recordings for the neural "
-        "converter (a few CPU minutes; without it the neural converter works zero-shot).")] = False,
+        "--adapt", help="Fine-tune a small decoder adapter on these recordings for the neural "
+        "converter (a few CPU minutes). Without it the voice is only calibrated: a per-band "
+        "correction measured in seconds.")] = False,
     adapt_steps: Annotated[int, typer.Option(help="Adapter training steps (with --adapt).")] = 300,
     checks: Annotated[bool, typer.Option(
         "--checks/--no-checks", help="Refuse clipped or noisy recordings and recordings of several "
@@ -85,28 +86,33 @@ def voice_add(
         raise UserError(f"voice '{name}' already exists; use --force to replace it")
     if adapt_steps < 1:
         raise UserError("--adapt-steps must be at least 1")
-    models = None
-    if adapt:
-        from voxmorph.pipeline.neural_converter import NeuralModels
+    from voxmorph.pipeline.neural_converter import NeuralModels
 
-        models = NeuralModels.load()  # fail before the analysis if there is no neural model
+    models = NeuralModels.load()  # fail before the analysis if there is no neural model
     total = sum(probe(f).duration for f in files)
     with _progress(total, f"enrolling {name}") as bar:
         voice = enrol_voice(name, files, description, get_tracker(f0), progress=bar.update, check=checks)
-    if models is not None:
+    if adapt:
         from voxmorph.train.adapter import adapt_voice
 
         typer.echo(f"adapting the decoder to '{name}' ({adapt_steps} steps)", err=True)
         voice = adapt_voice(voice, files, models.content, models.decoder, models.decoder_id,
                             steps=adapt_steps)
+    else:
+        from voxmorph.pipeline.calibration import calibrate_voice
+
+        with _progress(total, f"calibrating {name}") as bar:
+            voice = calibrate_voice(voice, files, models, get_tracker(f0), progress=bar.update)
     path = store.save(voice, overwrite=force)
     s = voice.summary()
     typer.echo(f"enrolled '{name}': {s['speech_seconds']} s of speech from {len(files)} file(s), "
                f"median F0 {s['f0_median_hz']} Hz -> {path}")
-    if voice.adapter is not None:
-        a = voice.adapter.info
+    a = voice.adapter.info
+    if adapt:
         typer.echo(f"adapted in {a['cpu_seconds'] / 60:.1f} CPU-min: mel L1 on the recordings "
                    f"{a['mel_l1_before']:.3f} -> {a['mel_l1_after']:.3f}")
+    else:
+        typer.echo(f"calibrated to the neural decoder in {a['cpu_seconds']:.0f} CPU-s")
 
 
 @voice_app.command("list")
@@ -159,9 +165,9 @@ def _note_adapter(model: str, target) -> None:
     from voxmorph.pipeline.neural_converter import NeuralModels
 
     if NeuralModels.load().adapted(target) is False:
-        typer.echo(f"note: voice '{target.name}' was adapted to another decoder; converting zero-shot "
-                   f"(adapt it again with: voxmorph voice add {target.name} FILES... --adapt --force)",
-                   err=True)
+        typer.echo(f"note: voice '{target.name}' was fitted to another decoder; converting zero-shot "
+                   f"(enrol it again to fit this one: voxmorph voice add {target.name} FILES... --force "
+                   "[--adapt])", err=True)
 
 
 @app.command()
@@ -407,7 +413,7 @@ def bench_vc(
     neural_vocoder: Annotated[bool, typer.Option(
         "--neural-vocoder", help="Also convert with the neural vocoder as synthesiser.")] = False,
     neural: Annotated[bool, typer.Option(
-        "--neural/--no-neural", help="Run the neural converter, zero-shot and adapted.")] = True,
+        "--neural/--no-neural", help="Run the neural converter: zero-shot, calibrated and adapted.")] = True,
     adapt_steps: Annotated[int, typer.Option(help="Adapter training steps per target.")] = 300,
     few_shot: Annotated[bool, typer.Option(
         "--few-shot/--no-few-shot", help="Also enrol each VCC2018 target from 3 sentences.")] = True,
@@ -416,7 +422,7 @@ def bench_vc(
         "vctk/ and librispeech/ folders beside --data).")] = True,
 ):
     """Convert VCC2018 sources into enrolled targets and judge against the real target: WORLD
-    baseline and neural converter (zero-shot and adapted), from 10 and 3 enrolment sentences."""
+    baseline and neural converter (zero-shot, calibrated, adapted), from 10 and 3 enrolment sentences."""
     from voxmorph.eval.bench_vc import BenchOptions, run_bench_vc
 
     if neural:
@@ -593,16 +599,22 @@ def train_content(
         help="A file from 'voxmorph data transcribe': texts for utterances that have none (with "
         "--resume, they join the run from its next step on).")] = None,
     lr_decay: LrDecayOption = None,
+    adversary: Annotated[str | None, typer.Option(
+        help="How the encoder opposes the speaker classifier: reversal (maximise its loss; the "
+        "default) or confusion (push it toward a uniform guess; bounded). With --resume it "
+        "replaces the run's own.")] = None,
 ):
-    """Train the content encoder: phone CTC on the transcribed corpora among --data, and a speaker
-    classifier behind gradient reversal on all of them, with speed and vocal-tract perturbation.
+    """Train the content encoder: phone CTC on the transcribed corpora among --data, and an
+    adversarial speaker classifier on all of them, with speed and vocal-tract perturbation.
 
     Transcribed synthetic speech comes from 'voxmorph data synth'; real corpora without text can
     be transcribed with 'voxmorph data transcribe'. The bar shows the CTC loss; the logs also show
     the phone error rate and the speaker classifier's accuracy (it should fall toward chance). The
     encoder lands in OUT/model.
     """
-    given = {"lr_decay": lr_decay} if lr_decay is not None else {}
+    if adversary not in (None, "reversal", "confusion"):
+        raise UserError(f"unknown adversary '{adversary}': use reversal or confusion")
+    given = {k: v for k, v in (("lr_decay", lr_decay), ("adversary", adversary)) if v is not None}
     _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
            transcripts=transcripts, **given)
 

@@ -48,12 +48,15 @@ class LabelledUtterance:
 
 class UtteranceDataset(Dataset):
     """``dataset[i] -> {"mel": (N_MELS, T), "phones": (L,) long, "speaker": int}``
-    (``L = 0``: untranscribed)."""
+    (``L = 0``: read without its transcript).
+
+    A transcribed utterance longer than ``max_frames`` cannot be cut without cutting its
+    transcript, so it joins the untranscribed ones: a random crop for the speaker branch only."""
 
     def __init__(self, items: Sequence[LabelledUtterance], max_frames: int, transcribed_share: float,
                  perturb: Perturbation = Perturbation(), seed: int = 0):
         self.labelled = [u for u in items if u.phones and u.features.frames <= max_frames]
-        self.unlabelled = [u for u in items if u.phones is None]
+        self.unlabelled = [u for u in items if not u.phones or u.features.frames > max_frames]
         if not self.labelled and not self.unlabelled:
             raise ValueError("no usable utterances")
         self.share = transcribed_share if self.labelled and self.unlabelled else float(bool(self.labelled))
@@ -66,20 +69,21 @@ class UtteranceDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         rng = np.random.default_rng((self.seed, int(i)))
-        pool = self.labelled if rng.random() < self.share else self.unlabelled
+        labelled = rng.random() < self.share
+        pool = self.labelled if labelled else self.unlabelled
         utt = pool[rng.integers(len(pool))]
         audio = utt.features.audio.astype(np.float32) / 32768.0
         speed = rng.uniform(*self.perturb.speed)
         # crop before resampling (cheaper), long enough for max_frames after it
         span = int(self.max_frames * HOP * speed)
-        if utt.phones is None and len(audio) > span:
+        if not labelled and len(audio) > span:
             start = int(rng.integers(0, len(audio) - span))
             audio = audio[start : start + span]
         audio = resample(audio, SAMPLE_RATE, round(SAMPLE_RATE / speed))[: self.max_frames * HOP]
         gain = 10.0 ** (rng.uniform(-GAIN_DB, GAIN_DB) / 20.0)
         warp = round(float(rng.uniform(*self.perturb.warp)), 2)  # filterbanks are cached per warp
         mel = log_mel(audio * gain, warp=warp)
-        phones = torch.tensor(utt.phones or (), dtype=torch.long)
+        phones = torch.tensor(utt.phones if labelled else (), dtype=torch.long)
         return {"mel": mel, "phones": phones, "speaker": utt.speaker}
 
 

@@ -127,8 +127,10 @@ def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = 
     sentence against the real target's recording of it."""
     from voxmorph.eval.metrics import Analysis, mcd
     from voxmorph.models.speaker import SpeakerEncoder, cosine
+    from voxmorph.pipeline.calibration import calibrate_voice
     from voxmorph.pipeline.converters import offline_converter, streaming_converter
     from voxmorph.pipeline.enrol import enrol_voice
+    from voxmorph.pipeline.neural_converter import NeuralModels
 
     enc = SpeakerEncoder.shared()
     rows = []
@@ -136,6 +138,8 @@ def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = 
     for src, tgt in QUALITY_PAIRS:
         files = [data / tgt / f"300{i:02d}.flac" for i in range(1, ENROL_UTTS + 1)]
         voice = enrol_voice(tgt, files)
+        if model == "neural":  # as `voice add` leaves it
+            voice = calibrate_voice(voice, files, NeuralModels.load())
         ref = np.mean([enc.embed(load_audio(f)) for f in files], axis=0)
         xs = [load_audio(data / src / f"300{i:02d}.flac") for i in utts]
         x = np.concatenate(xs)

@@ -5,9 +5,10 @@ its first :data:`ENROL_UTTS` sentences (and, as a second row, from its first
 :data:`FEW_UTTS`), convert each paired source's held-out sentences, and judge each against the
 real target saying the same sentence. Systems: *unconverted* (the source itself), *world* (the
 baseline converter), optionally *world + neural vocoder*, *neural zero-shot* (the neural
-converter with the voice's speaker embedding) and *neural adapted* (the same after ``voice add
---adapt``), and *target recording* (the real target: the ceiling for similarity, and what a
-perfect conversion costs the recogniser).
+converter with the voice's speaker embedding), *neural calibrated* (the same with the mel
+calibration ``voice add`` measures), *neural adapted* (after ``voice add --adapt`` instead), and
+*target recording* (the real target: the ceiling for similarity, and what a perfect conversion
+costs the recogniser).
 
 **Unseen targets** (optional): VCTK p225–p228 and LibriSpeech 40/78 as targets for VCC2018 source
 sentences; no parallel target, so similarity, CER and DNSMOS only.
@@ -48,7 +49,7 @@ UNSEEN_SENTENCES = 5
 """VCC2018 sentences per source converted into each unseen target (fewer if ``utterances`` is)."""
 
 WORLD, VOCODER = "world", "world + neural vocoder"
-ZERO_SHOT, ADAPTED = "neural zero-shot", "neural adapted"
+ZERO_SHOT, CALIBRATED, ADAPTED = "neural zero-shot", "neural calibrated", "neural adapted"
 UNCONVERTED, TARGET = "unconverted", "target recording"
 
 
@@ -56,7 +57,7 @@ UNCONVERTED, TARGET = "unconverted", "target recording"
 class BenchOptions:
     utterances: int = 25
     neural: bool = True
-    """Run the neural converter (zero-shot and adapted)."""
+    """Run the neural converter (zero-shot, calibrated and adapted)."""
     neural_vocoder: bool = False
     """Also run the WORLD converter with the neural vocoder as its synthesiser."""
     adapt_steps: int = 300
@@ -85,11 +86,15 @@ def _converters(tgt: str, files: Sequence[Path], options: BenchOptions, suffix: 
         synthesise = NeuralVocoder.load().synthesise_world
         systems.append((VOCODER + suffix, WorldConverter(voice, synthesise=synthesise)))
     if options.neural:
+        from voxmorph.pipeline.calibration import calibrate_voice
         from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralModels
         from voxmorph.train.adapter import adapt_voice
 
         models = NeuralModels.load()
         systems.append((ZERO_SHOT + suffix, NeuralConverter(voice, models)))
+        calibrated = calibrate_voice(voice, files, models)
+        timing["calibrate_cpu_seconds"] = calibrated.adapter.info["cpu_seconds"]
+        systems.append((CALIBRATED + suffix, NeuralConverter(calibrated, models)))
         t0 = time.process_time()
         adapted = adapt_voice(voice, files, models.content, models.decoder, models.decoder_id,
                               steps=options.adapt_steps, progress=False)
@@ -244,6 +249,8 @@ def render_markdown(summaries: dict, speed: dict, rows: list[dict], options: Ben
     for target, by_size in speed["timings"].items():
         for size, t in by_size.items():
             line = f"- {target}, {size}: enrolment {t['enrol_seconds']:.1f} s"
+            if "calibrate_cpu_seconds" in t:
+                line += f"; calibration {t['calibrate_cpu_seconds']:.1f} CPU-s"
             if "adapt_cpu_seconds" in t:
                 before, after = t["adapt_mel_l1"]
                 line += (f"; adaptation {t['adapt_cpu_seconds'] / 60:.1f} CPU-min "

@@ -59,19 +59,23 @@ class NeuralModels:
         return cls(c, dec, voc, weights_id(decoder_dir))
 
     def conditioning(self, voice: Voice) -> VoiceConditioning:
-        """The decoder conditioning of ``voice``: its adapter if it was tuned on this decoder, else
-        zero-shot from its speaker embedding (style latent 0, the prior mean)."""
+        """The decoder conditioning of ``voice``: its adapter (trained, or a calibration) if it was
+        made for this decoder, else :meth:`zero_shot`."""
         a = voice.adapter
         if a is not None and a.decoder == self.decoder_id:
             t = {k: torch.from_numpy(np.asarray(v, np.float32)) for k, v in a.arrays.items()}
             return VoiceConditioning(t["u"][None], t["film"], t["mel_bias"])
+        return self.zero_shot(voice)
+
+    @torch.no_grad()
+    def zero_shot(self, voice: Voice) -> VoiceConditioning:
+        """``voice`` from its speaker embedding alone (style latent 0, the prior mean)."""
         speaker = torch.from_numpy(np.asarray(voice.embedding, np.float32))[None]
-        with torch.no_grad():
-            return self.decoder.voice(speaker, torch.zeros(1, self.decoder.config.style_dim))
+        return self.decoder.voice(speaker, torch.zeros(1, self.decoder.config.style_dim))
 
     def adapted(self, voice: Voice) -> bool | None:
-        """True if ``voice`` has an adapter for this decoder, False if its adapter is for another
-        decoder (so it converts zero-shot), None if it has none."""
+        """True if ``voice`` has an adapter (or calibration) for this decoder, False if it has one
+        for another decoder (so it converts zero-shot), None if it has none."""
         return None if voice.adapter is None else voice.adapter.decoder == self.decoder_id
 
 

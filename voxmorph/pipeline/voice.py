@@ -4,8 +4,9 @@ Layout of ``<voices dir>/<name>/``::
 
     voice.json   format version, name, provenance, F0 and formant statistics
     stats.npz    speaker embedding (256,), mel-cepstrum mean and std (MCEP_ORDER + 1,)
-    adapter.npz  optional (``voice add --adapt``): the voice's decoder adapter, valid for the
-                 decoder named in voice.json
+    adapter.npz  optional: the voice's fit to the neural decoder, a trained adapter
+                 (``voice add --adapt``) or a calibration (``voice add``), valid for the decoder
+                 named in voice.json
 
 The folder is written to a temporary sibling and renamed into place, so a voice is either
 complete or absent. Loading validates every field and reports a damaged voice in one line.
@@ -47,12 +48,13 @@ ADAPTER_KEYS = ("u", "film", "mel_bias")
 
 @dataclass(frozen=True)
 class VoiceAdapter:
-    """A voice's fine-tuned decoder conditioning (see :class:`voxmorph.models.decoder.DecoderAdapter`),
-    valid only for the decoder whose weights hash to ``decoder``."""
+    """A voice's own decoder conditioning (see :class:`voxmorph.models.decoder.DecoderAdapter`), trained
+    (``voxmorph.train.adapter``) or measured (``voxmorph.pipeline.calibration``), valid only for the
+    decoder whose weights hash to ``decoder``."""
 
     decoder: str
     arrays: dict[str, np.ndarray]  # ADAPTER_KEYS
-    info: dict = field(default_factory=dict)  # steps, CPU seconds, losses before and after
+    info: dict = field(default_factory=dict)  # how it was made: method, steps, CPU seconds, losses
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class Voice:
             "f0_median_hz": round(s.f0_median_hz, 1),
             "f0_log_std": round(s.log_f0_std, 3),
             "formants_hz": [round(float(f), 0) for f in s.formants_hz],
-            "adapted": self.adapter.info if self.adapter else None,
+            "decoder_fit": self.adapter.info if self.adapter else None,
             "path": str(self.path) if self.path else None,
         }
 

@@ -22,7 +22,7 @@ from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.utterances import LabelledUtterance, Perturbation, UtteranceDataset, collate
 from voxmorph.eval.metrics import edit_distance
-from voxmorph.models.adversary import SpeakerClassifier, reverse_gradient
+from voxmorph.models.adversary import SpeakerClassifier, confusion_loss, reverse_gradient
 from voxmorph.models.content import CONFIGS, ContentEncoder, save_content
 from voxmorph.pipeline.recognise import best_path
 from voxmorph.text.phonemes import encode, phonemize
@@ -39,6 +39,9 @@ class ContentRecipeConfig:
     """Learning-rate decay per step (e.g. 0.99885 anneals tenfold over 2,000 steps)."""
     reversal: float = 1.0
     reversal_ramp: int = 2000
+    adversary: str = "reversal"
+    """How the encoder opposes the speaker classifier: "reversal" or "confusion"
+    (:mod:`voxmorph.models.adversary`); ``reversal`` and its ramp scale either."""
     speed: tuple[float, float] = (0.9, 1.1)
     warp: tuple[float, float] = (0.88, 1.12)
     weights: dict[str, float] = field(default_factory=lambda: {"ctc": 1.0, "speaker": 0.5})
@@ -58,6 +61,8 @@ class ContentRecipe:
     def __init__(self, config: ContentRecipeConfig, utterances: Sequence[Utterance], cache: FeatureCache):
         if config.size not in CONFIGS:
             raise ValueError(f"unknown content encoder size {config.size}")
+        if config.adversary not in ("reversal", "confusion"):
+            raise ValueError(f"unknown adversary {config.adversary}")
         self.config = config
         self.utterances = list(utterances)
         self.cache = cache
@@ -99,8 +104,15 @@ class ContentRecipe:
         frames, counts = batch["frames"], batch["phone_count"]
         mask = torch.arange(content.shape[-1])[None] < frames[:, None]
         scale = c.reversal * min(1.0, step / max(1, c.reversal_ramp))
-        spk_logits = models["speaker"](reverse_gradient(content, scale), mask)
-        out = {"speaker": nn.functional.cross_entropy(spk_logits, batch["speaker"])}
+        weights = {"speaker": c.weights["speaker"]}
+        if c.adversary == "confusion":
+            spk_logits = models["speaker"](content.detach(), mask)
+            out = {"confusion": confusion_loss(models["speaker"], content, mask)}
+            weights["confusion"] = c.weights["speaker"] * scale
+        else:
+            spk_logits = models["speaker"](reverse_gradient(content, scale), mask)
+            out = {}
+        out["speaker"] = nn.functional.cross_entropy(spk_logits, batch["speaker"])
         metrics = {"speaker_accuracy": (spk_logits.argmax(-1) == batch["speaker"]).float().mean().item(),
                    "reversal": scale}
         labelled = counts > 0
@@ -114,7 +126,8 @@ class ContentRecipe:
                                        counts[labelled], strict=True)
             )
             metrics["per"] = errors / int(counts[labelled].sum())
-        return StepOutput(out, {k: c.weights[k] for k in out}, metrics)
+            weights["ctc"] = c.weights["ctc"]
+        return StepOutput(out, weights, metrics)
 
     def samples(self, models: Mapping[str, nn.Module]) -> list[Sample]:
         return []  # the encoder makes no audio; its progress shows in PER and speaker accuracy
