@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,6 +29,9 @@ from voxmorph.errors import VoiceError
 from voxmorph.models.decoder import MEL_STD, rebuild_mel
 from voxmorph.pipeline.voice import Voice, VoiceAdapter
 
+if TYPE_CHECKING:
+    from voxmorph.pipeline.neural_converter import NeuralModels
+
 BLOCK_S = 20.0
 """Seconds of a recording rebuilt at a time (memory stays flat for long recordings)."""
 
@@ -39,11 +43,11 @@ METHOD = "calibration"
 
 
 @torch.inference_mode()
-def calibrate_voice(voice: Voice, files: Sequence[str | Path], models, tracker: F0Tracker | None = None,
+def calibrate_voice(voice: Voice, files: Sequence[str | Path], models: NeuralModels,
+                    tracker: F0Tracker | None = None,
                     progress: Callable[[float], None] | None = None) -> Voice:
-    """``voice`` with a mel bias measured on ``files`` (its recordings) for ``models``'s decoder
-    (:class:`voxmorph.pipeline.neural_converter.NeuralModels`). ``progress`` gets the seconds of
-    audio done."""
+    """``voice`` with a mel bias measured on ``files`` (its recordings) for ``models``'s decoder.
+    ``progress`` gets the seconds of audio done."""
     tracker = tracker or HarvestF0()
     zero_shot = models.zero_shot(voice)
     total, frames = torch.zeros(N_MELS), 0
