@@ -74,7 +74,7 @@ def test_an_adapter_is_used_only_with_its_own_decoder(models, female_voice):
 
 def _band_residual(models, voice, files) -> np.ndarray:
     """Per-band mean of (real - decoded in ``voice``) log-mel over the sound frames of ``files``."""
-    from voxmorph.audio.f0 import HarvestF0
+    from voxmorph.audio.f0 import HarvestF0, mel_frame_f0
     from voxmorph.audio.features import energy_db, log_mel
     from voxmorph.audio.io import load_audio
     from voxmorph.models.decoder import rebuild_mel
@@ -83,9 +83,8 @@ def _band_residual(models, voice, files) -> np.ndarray:
     total, frames = 0.0, 0
     for f in files:
         x = load_audio(f)
-        n = x.size // 160 + 1
-        f0 = HarvestF0()(x, 16000, 10.0)[:n]
-        f0 = torch.from_numpy(np.pad(f0, (0, n - f0.size)).astype(np.float32))[None]
+        f0 = torch.from_numpy(mel_frame_f0(HarvestF0(), x))[None]
+        n = f0.shape[-1]
         with torch.no_grad():
             rebuilt = rebuild_mel(models.content, models.decoder, x, f0, models.conditioning(voice))[0]
         diff = log_mel(x)[:, :n] - rebuilt

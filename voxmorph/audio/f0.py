@@ -13,7 +13,7 @@ import numpy as np
 import parselmouth
 import pyworld
 
-from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, WORLD_FRAME_PERIOD_MS
+from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, FRAME_RATE, HOP, SAMPLE_RATE, WORLD_FRAME_PERIOD_MS
 
 
 class F0Tracker(Protocol):
@@ -84,3 +84,11 @@ def get_tracker(name: str) -> F0Tracker:
         from voxmorph.errors import UserError
 
         raise UserError(f"unknown F0 tracker '{name}'; choose from {', '.join(F0_TRACKERS)}") from None
+
+
+def mel_frame_f0(tracker: F0Tracker, x: np.ndarray) -> np.ndarray:
+    """F0 of 16 kHz ``x`` on the log-mel frame grid: float32, exactly ``x.size // HOP + 1`` frames
+    (zero-padded at the end if the tracker returns fewer)."""
+    frames = x.size // HOP + 1
+    f0 = np.asarray(tracker(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[:frames], np.float32)
+    return np.pad(f0, (0, frames - f0.size))

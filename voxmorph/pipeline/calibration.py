@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from voxmorph.audio.constants import FRAME_RATE, HOP, N_MELS, SAMPLE_RATE
-from voxmorph.audio.f0 import F0Tracker, HarvestF0
+from voxmorph.audio.constants import N_MELS, SAMPLE_RATE
+from voxmorph.audio.f0 import F0Tracker, HarvestF0, mel_frame_f0
 from voxmorph.audio.features import energy_db, log_mel
 from voxmorph.audio.io import iter_blocks
 from voxmorph.errors import VoiceError
@@ -58,9 +58,8 @@ def calibrate_voice(voice: Voice, files: Sequence[str | Path], models: NeuralMod
                 progress(x.size / SAMPLE_RATE)
             if x.size < SAMPLE_RATE // 2:
                 continue
-            n = x.size // HOP + 1
-            f0 = np.asarray(tracker(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[:n], np.float32)
-            f0 = torch.from_numpy(np.pad(f0, (0, n - f0.size)))[None]
+            f0 = torch.from_numpy(mel_frame_f0(tracker, x))[None]
+            n = f0.shape[-1]
             rebuilt = rebuild_mel(models.content, models.decoder, x, f0, zero_shot)[0]
             energy = energy_db(x)[:n]
             sound = energy > energy.max() - SOUND_RANGE_DB

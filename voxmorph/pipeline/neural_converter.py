@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voxmorph.audio.constants import FRAME_RATE, HOP, SAMPLE_RATE
 from voxmorph.audio.dsp import denoise
-from voxmorph.audio.f0 import get_tracker
+from voxmorph.audio.f0 import get_tracker, mel_frame_f0
 from voxmorph.errors import UserError
 from voxmorph.models.checkpoint_io import weights_id
 from voxmorph.models.content import ContentEncoder, load_content
@@ -109,9 +108,7 @@ class NeuralConverter(ChunkedConverter):
     def convert_chunk(self, x: np.ndarray) -> np.ndarray:
         if self.options.denoise:
             x = denoise(x)
-        frames = x.size // HOP + 1  # log-mel frames
-        f0 = self.tracker(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[:frames]
-        f0 = np.pad(f0, (0, frames - len(f0)))
+        f0 = mel_frame_f0(self.tracker, x)
         self._source.add_f0(f0)
         source = self._source.result()
         if source is not None:
