@@ -26,7 +26,7 @@ from voxmorph.models.decoder import (
 )
 from voxmorph.models.discriminators import MelDiscriminator
 from voxmorph.models.speaker import EMBED_DIM
-from voxmorph.train.decoder import RECIPE_CONFIGS, DecoderRecipe
+from voxmorph.train.decoder import RECIPE_CONFIGS, DecoderRecipe, reconstruction_inputs
 from voxmorph.train.loop import LoopConfig, train
 
 
@@ -134,6 +134,53 @@ def test_one_gan_vae_step_updates_decoder_and_critic(corpus, tmp_path):
     changed = [n for n, p in model.state_dict().items() if not torch.equal(p, before[n])]
     assert len(changed) > len(before) // 2
     assert all(torch.equal(p, frozen[n]) for n, p in content.state_dict().items())  # content stays frozen
+
+
+def test_phone_consistency_trains_the_decoder_through_the_frozen_encoder_on_conversions(corpus):
+    from dataclasses import replace
+
+    from torch.utils.data import default_collate
+
+    content = ContentEncoder(CONTENT_CONFIGS["debug"])
+    recipe = DecoderRecipe(replace(RECIPE_CONFIGS["debug"], consistency=1.0), read_corpus(corpus / "corpus"),
+                           FeatureCache(), content)
+    models = recipe.build()
+    data = recipe.dataset()
+    batch = default_collate([data[i] for i in range(4)])
+    carry: dict = {}
+    out = recipe.step("gen", models, batch, carry, step=10)
+    assert carry["mel_conv"].shape == carry["mel_hat"].shape
+    assert out.losses["consistency"].item() > 0 and out.weights["consistency"] == 1.0
+    assert "adv_conv" in out.losses and "fm" in out.losses
+    out.total().backward()
+    assert models["decoder"].head.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in content.parameters())  # frozen: the gradient only passes through
+    # the conversion is the rebuild's content in the next segment's voice: with one speaker in the
+    # batch it is that speaker's zero-style rendering, with two it is not
+    decoder = models["decoder"]
+    one = torch.zeros_like(batch["utterance"])
+    _, cond = reconstruction_inputs(content, batch, np.random.default_rng(0), (1.0, 1.0))
+    with torch.no_grad():
+        own = decoder(cond, recipe._embeddings[one], torch.zeros(4, decoder.config.style_dim))
+        torch.testing.assert_close(recipe._convert(decoder, dict(batch, utterance=one), cond), own)
+        mixed = torch.tensor([0, 2, 0, 2])  # p225 and p226
+        assert recipe._log_f0[0] != recipe._log_f0[2]
+        own = decoder(cond, recipe._embeddings[mixed], torch.zeros(4, decoder.config.style_dim))
+        assert not torch.allclose(recipe._convert(decoder, dict(batch, utterance=mixed), cond), own)
+    # off by default: no conversion, no extra loss
+    plain = DecoderRecipe(RECIPE_CONFIGS["debug"], read_corpus(corpus / "corpus"), FeatureCache(), content)
+    plain.features()
+    carry = {}
+    out = plain.step("gen", plain.build(), batch, carry, step=10)
+    assert "mel_conv" not in carry and "consistency" not in out.losses
+
+
+def test_phone_kl_is_zero_for_equal_posteriors_and_positive_otherwise():
+    from voxmorph.train.decoder import phone_kl
+
+    a = torch.randn(2, 5, 7)
+    assert phone_kl(a, a).abs().item() < 1e-6
+    assert phone_kl(a, torch.randn(2, 5, 7)).item() > 0
 
 
 @pytest.mark.slow

@@ -636,6 +636,10 @@ def train_decoder(
     checkpoint_every: CheckpointOption = 500,
     sample_every: SampleOption = 2000,
     lr_decay: LrDecayOption = None,
+    consistency: Annotated[float | None, typer.Option(
+        min=0.0, help="Weight of the phone-consistency loss: the frozen content encoder must hear "
+        "the source's phones in the decoder's rebuild and in its conversion to another speaker of "
+        "the batch (0: off, the default). With --resume it replaces the run's own.")] = None,
 ):
     """Train the VAE decoder (content + F0 + energy + speaker embedding -> mel) on real multi-speaker
     speech, GAN-refined against a mel discriminator. The decoder lands in OUT/model."""
@@ -647,8 +651,7 @@ def train_decoder(
         hint = "train one with 'voxmorph train content'"
         raise UserError(f"{content_model}: no content encoder there ({hint})")
     given = {"content_model": str(content_model.resolve())} if content_model is not None else {}
-    if lr_decay is not None:
-        given["lr_decay"] = lr_decay
+    given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency)) if v is not None})
     _train("decoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
            **given)
 

@@ -7,6 +7,13 @@ Harvest F0 and energy, its speaker's embedding (the mean resemblyzer embedding o
 utterances) and a style latent sampled from the posterior of the target mel. Losses: mel L1, KL
 (ramped in over ``kl_ramp`` steps), and from ``gan_start`` on LSGAN + feature matching against a
 mel discriminator (D first, on detached output).
+
+With ``consistency`` > 0 the decoder also learns what conversion asks of it, which mel L1 cannot
+teach (there is no real target for a conversion): each segment is also rendered in the voice of
+another segment of the batch (its speaker's embedding, the F0 moved by the two speakers' mean log
+F0, style latent 0), and the frozen content encoder must hear the same phones in that conversion
+and in the rebuild as in the real segment: KL(source phone posteriors || output's), gradient
+through the frozen encoder into the decoder. Conversions also meet the discriminator as fakes.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ class DecoderRecipeConfig:
     warp: tuple[float, float] = (0.9, 1.1)
     kl_ramp: int = 2000
     disc_channels: int = 32
+    consistency: float = 0.0
+    """Weight of the phone-consistency loss on rebuilds and batch-internal conversions (0: off)."""
     weights: dict[str, float] = field(
         default_factory=lambda: {"mel": 10.0, "kl": 0.02, "adv": 1.0, "fm": 2.0, "d_adv": 1.0}
     )
@@ -77,6 +86,23 @@ def speaker_embeddings(utterances: Sequence[Utterance], features: Sequence[Featu
         mean = np.mean(embs, axis=0)
         means[spk] = mean / max(np.linalg.norm(mean), 1e-12)
     return np.stack([means[f"{u.corpus}/{u.speaker}"] for u in utterances]).astype(np.float32)
+
+
+def speaker_log_f0(utterances: Sequence[Utterance], features: Sequence[Features]) -> np.ndarray:
+    """``(len(utterances),)``: each utterance's speaker's mean log F0 over all its voiced frames."""
+    by_speaker: dict[str, list[np.ndarray]] = {}
+    for u, f in zip(utterances, features, strict=True):
+        by_speaker.setdefault(f"{u.corpus}/{u.speaker}", []).append(np.log(f.f0[f.f0 > 0]))
+    means = {spk: float(np.concatenate(v).mean()) if sum(map(len, v)) else 0.0
+             for spk, v in by_speaker.items()}
+    return np.array([means[f"{u.corpus}/{u.speaker}"] for u in utterances], dtype=np.float32)
+
+
+def phone_kl(source_logits: torch.Tensor, output_logits: torch.Tensor) -> torch.Tensor:
+    """Mean per-frame KL(source || output) of phone posteriors, logits ``(B, symbols, T)``."""
+    p = torch.log_softmax(source_logits, dim=1)
+    q = torch.log_softmax(output_logits, dim=1)
+    return (p.exp() * (p - q)).sum(1).mean()
 
 
 @torch.no_grad()
@@ -128,6 +154,7 @@ class DecoderRecipe:
         )
         self._features: list[Features] | None = None
         self._embeddings: torch.Tensor | None = None
+        self._log_f0: torch.Tensor | None = None
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -143,6 +170,7 @@ class DecoderRecipe:
             self.cache.prepare(self.utterances)
             self._features = [self.cache[u] for u in self.utterances]
             self._embeddings = torch.from_numpy(speaker_embeddings(self.utterances, self._features))
+            self._log_f0 = torch.from_numpy(speaker_log_f0(self.utterances, self._features))
         return self._features
 
     def dataset(self) -> SegmentDataset:
@@ -157,26 +185,51 @@ class DecoderRecipe:
         mean, log_var = decoder.posterior(mel, mask)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
         speaker = self._embeddings[batch["utterance"]]
-        return {"mel": mel, "mel_hat": decoder(cond, speaker, z), "mean": mean, "log_var": log_var}
+        out = {"mel": mel, "mel_hat": decoder(cond, speaker, z), "mean": mean, "log_var": log_var}
+        if c.consistency > 0:
+            out["mel_conv"] = self._convert(decoder, batch, cond)
+        return out
+
+    def _convert(self, decoder: MelDecoder, batch, cond: torch.Tensor) -> torch.Tensor:
+        """Each segment rendered in the voice of the next segment of the batch: that speaker's
+        embedding, F0 shifted by the difference of the speakers' mean log F0, style latent 0."""
+        utt = batch["utterance"]
+        other = utt.roll(1)
+        shift = (self._log_f0[other] - self._log_f0[utt])[:, None]
+        f0 = batch["f0"][..., : cond.shape[-1]]
+        f0 = torch.where(f0 > 0, f0 * torch.exp(shift), f0)
+        cond = frame_conditioning(cond[:, :-3], f0, energy_db(batch["audio"])[..., : cond.shape[-1]])
+        zero = torch.zeros(len(utt), decoder.config.style_dim)
+        return decoder(cond, self._embeddings[other], zero)
 
     def step(self, phase: str, models: Mapping[str, nn.Module], batch, carry: dict, step: int) -> StepOutput:
         if "mel_hat" not in carry:
             carry.update(self._generate(models, batch, step))
         mel, mel_hat, w = carry["mel"], carry["mel_hat"], self.config.weights
+        outputs = [mel_hat, carry["mel_conv"]] if "mel_conv" in carry else [mel_hat]
         disc = models["disc"]
         if phase == "disc":
-            real, fake = disc(mel), disc(mel_hat.detach())
+            real, fake = disc(mel), disc(torch.cat(outputs).detach())
             return StepOutput({"d_adv": losses.discriminator_lsgan(real, fake)}, {"d_adv": w["d_adv"]},
                               {"accuracy": losses.discriminator_accuracy(real, fake)})
         kl = 0.5 * (carry["mean"] ** 2 + carry["log_var"].exp() - 1.0 - carry["log_var"]).sum(-1).mean()
         out = {"mel": (mel_hat - mel).abs().mean(), "kl": kl}
         weights = {"mel": w["mel"], "kl": w["kl"] * min(1.0, step / max(1, self.config.kl_ramp))}
+        if len(outputs) > 1:
+            with torch.no_grad():
+                _, source = self.content(mel)
+            _, heard = self.content(torch.cat(outputs))
+            out["consistency"] = phone_kl(source.repeat(len(outputs), 1, 1), heard)
+            weights["consistency"] = self.config.consistency
         if step >= self.config.gan_start:
             fake = disc(mel_hat)
             with torch.no_grad():
                 real = disc(mel)
             out["adv"], out["fm"] = losses.generator_lsgan(fake), losses.feature_matching(real, fake)
             weights.update(adv=w["adv"], fm=w["fm"])
+            if len(outputs) > 1:  # a conversion has no real counterpart to match features with
+                out["adv_conv"] = losses.generator_lsgan(disc(outputs[1]))
+                weights["adv_conv"] = w["adv"]
         return StepOutput(out, weights, {"kl_nats": kl.item()})
 
     def samples(self, models: Mapping[str, nn.Module]) -> list[Sample]:
