@@ -1,9 +1,10 @@
 """Where the neural converter loses intelligibility and naturalness, stage by stage.
 
     python scripts/intelligibility_stages.py ../shared/data/vcc2018_eval [--sentences 5]
-        [--content DIR] [--decoder DIR] [--vocoder DIR] [--out FILE.json]
+        [--pairs cross|same] [--content DIR] [--decoder DIR] [--vocoder DIR] [--out FILE.json]
 
-For VCC2018 sources SF1, SM1, SF2, SM2 (held-out sentences 30011 on) it scores, with pocketsphinx
+For VCC2018 sources SF1, SM1, SF2, SM2 (held-out sentences 30011 on; with ``--pairs same``, SM1
+and SF1 converted to the same-gender targets of ``bench vc``) it scores, with pocketsphinx
 CER against the source's own transcript and DNSMOS OVRL:
 
 - vocoder copy: the source's real mel and F0 through the vocoder alone;
@@ -33,7 +34,10 @@ from voxmorph.pipeline.enrol import enrol_voice
 from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralModels
 from voxmorph.pipeline.world_converter import WorldConverter
 
-PAIRS = (("VCC2SF1", "VCC2TM1"), ("VCC2SM1", "VCC2TF1"), ("VCC2SF2", "VCC2TM2"), ("VCC2SM2", "VCC2TF2"))
+PAIRS = {
+    "cross": (("VCC2SF1", "VCC2TM1"), ("VCC2SM1", "VCC2TF1"), ("VCC2SF2", "VCC2TM2"), ("VCC2SM2", "VCC2TF2")),
+    "same": (("VCC2SM1", "VCC2TM1"), ("VCC2SF1", "VCC2TF1")),
+}
 STAGES = ("vocoder copy", "rebuild", "convert", "WORLD convert")
 
 
@@ -41,6 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", type=Path, help="the vcc2018_eval folder")
     ap.add_argument("--sentences", type=int, default=5, help="held-out sentences per source")
+    ap.add_argument("--pairs", choices=sorted(PAIRS), default="cross", help="cross- or same-gender pairs")
     ap.add_argument("--content", type=Path)
     ap.add_argument("--decoder", type=Path)
     ap.add_argument("--vocoder", type=Path)
@@ -58,7 +63,7 @@ def main() -> None:
         return voices[speaker]
 
     scores: dict[str, list[tuple[float, float]]] = {s: [] for s in STAGES}
-    for src, tgt in PAIRS:
+    for src, tgt in PAIRS[args.pairs]:
         for i in range(11, 11 + args.sentences):
             x = load_audio(args.data / src / f"300{i:02d}.flac")
             reference = asr(x)
