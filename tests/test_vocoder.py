@@ -183,3 +183,15 @@ def test_long_inputs_synthesise_in_chunks_to_the_same_audio(model):
     chunked = NeuralVocoder(model, seed=3, chunk_frames=20).synthesise(mel[0], f0[0])
     assert chunked.shape == whole.shape == (95 * HOP,)
     np.testing.assert_allclose(chunked, whole, atol=1e-4, rtol=1e-4)
+
+
+def test_the_same_input_gives_the_same_audio_whatever_came_before(model):
+    from voxmorph.pipeline.vocoder import NeuralVocoder
+
+    mel, f0, _ = _inputs(t=30)
+    other_mel, other_f0, _ = _inputs(t=47, seed=1)
+    vocoder = NeuralVocoder(model, seed=3)
+    first = vocoder.synthesise(mel[0], f0[0])
+    vocoder.synthesise(other_mel[0], other_f0[0])
+    np.testing.assert_array_equal(vocoder.synthesise(mel[0], f0[0]), first)
+    assert not np.allclose(NeuralVocoder(model, seed=4).synthesise(mel[0], f0[0]), first)

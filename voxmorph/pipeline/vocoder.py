@@ -57,7 +57,7 @@ class NeuralVocoder:
         self.tracker = get_tracker(f0_tracker)
         self.runtime = runtime
         self.chunk_frames = chunk_frames
-        self.generator = torch.Generator().manual_seed(seed)
+        self.seed = seed
         self.onnx_path = onnx_path if onnx_path is not None and onnx_path.exists() else None
         self._render = model.render
         if runtime == "onnx":
@@ -83,7 +83,9 @@ class NeuralVocoder:
         mel = torch.as_tensor(mel, dtype=torch.float32)[None]
         f0 = torch.as_tensor(f0, dtype=torch.float32)[None]
         t = mel.shape[-1]
-        noise = torch.randn(1, t * HOP, generator=self.generator)
+        # the noise excitation restarts from the seed on every call: the same input gives the same
+        # audio whatever was synthesised before
+        noise = torch.randn(1, t * HOP, generator=torch.Generator().manual_seed(self.seed))
         if self.runtime == "torch" and t > self.chunk_frames:
             return self._synthesise_chunked(mel, f0, noise)
         cond, pulses, noise = SourceFilterVocoder.inputs(mel, f0, noise)
