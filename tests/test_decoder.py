@@ -265,3 +265,30 @@ def test_vocoder_fine_tune_voices_the_decoders_rebuild_of_each_segment(corpus, t
 
     _, meta = load_vocoder(tmp_path / "run" / "model")
     assert meta["card"]["decoder"] == weights_id(tmp_path / "decoder")
+
+
+def test_hold_out_leaves_speakers_out_of_new_and_resumed_runs(corpus, tmp_path):
+    from voxmorph.data.manifest import read_manifest
+    from voxmorph.errors import UserError
+    from voxmorph.train.runs import run_training
+
+    data = [corpus / "corpus"]
+    corpus_name = read_corpus(corpus / "corpus")[0].corpus
+    common = dict(size="debug", batch_size=2, progress=False,
+                  overrides={"content_model": str(corpus / "content")})
+    run_training("decoder", data, tmp_path / "new", resume=False, steps=1,
+                 hold_out=[f"{corpus_name}/p226"], **common)
+    assert {u.speaker for u in read_manifest(tmp_path / "new" / "manifest.jsonl")} == {"p225"}
+    with pytest.raises(UserError, match="no such speaker"):
+        run_training("decoder", data, tmp_path / "typo", resume=False, steps=1,
+                     hold_out=[f"{corpus_name}/p999"], **common)
+    with pytest.raises(UserError, match="CORPUS/SPEAKER"):
+        run_training("decoder", data, tmp_path / "typo", resume=False, steps=1, hold_out=["p226"], **common)
+    # a run that trained on p226 drops it when resumed with --hold-out, and its card says so
+    run_training("decoder", data, tmp_path / "seen", resume=False, steps=1, **common)
+    assert "p226" in {u.speaker for u in read_manifest(tmp_path / "seen" / "manifest.jsonl")}
+    run_training("decoder", [], tmp_path / "seen", resume=True, steps=2, hold_out=[f"{corpus_name}/p226"],
+                 **common)
+    assert {u.speaker for u in read_manifest(tmp_path / "seen" / "manifest.jsonl")} == {"p225"}
+    _, meta = load_decoder(tmp_path / "seen" / "model")
+    assert sum(v for k, v in meta["card"]["data"].items() if k.endswith("_speakers")) == 1

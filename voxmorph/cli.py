@@ -471,14 +471,18 @@ StepsOption = Annotated[int | None, typer.Option(help="Total steps to reach (def
 LayoutOption = Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")]
 CheckpointOption = Annotated[int, typer.Option(help="Steps between checkpoints.")]
 SampleOption = Annotated[int, typer.Option(help="Steps between audio samples and plots.")]
+HoldOutOption = Annotated[list[str], typer.Option(
+    "--hold-out", help="CORPUS/SPEAKER to leave out of training (repeat for several), e.g. "
+    "librispeech/40: a speaker a benchmark uses as an unseen voice. With --resume it drops them "
+    "from the run from its next step on.")]
 
 
 def _train(kind: str, data, out: Path, config, resume, steps, batch_size, layout, checkpoint_every,
-           sample_every, transcripts: Path | None = None, **overrides) -> None:
+           sample_every, hold_out: list[str], transcripts: Path | None = None, **overrides) -> None:
     from voxmorph.train.runs import run_training
 
     result = run_training(kind, data, out, config, resume, steps, batch_size, layout, checkpoint_every,
-                          sample_every, overrides=overrides, transcripts=transcripts)
+                          sample_every, overrides=overrides, transcripts=transcripts, hold_out=hold_out)
     typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {out / 'model'}")
 
 
@@ -497,6 +501,7 @@ def train_vocoder(
     layout: LayoutOption = None,
     checkpoint_every: CheckpointOption = 500,
     sample_every: SampleOption = 2000,
+    hold_out: HoldOutOption = [],  # noqa: B006
     loudness: Annotated[float | None, typer.Option(
         help="Weight each frame's mel error by its power to this exponent (0.3: loudness; 0: every "
         "frame alike). Default: the config's, or a resumed run's own.")] = None,
@@ -528,7 +533,7 @@ def train_vocoder(
     elif content_model is not None:
         raise UserError("--content-model goes with --decoder-model")
     _train("vocoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
-           **given)
+           hold_out, **given)
 
 
 @data_app.command("synth")
@@ -595,6 +600,7 @@ def train_content(
     layout: LayoutOption = None,
     checkpoint_every: CheckpointOption = 500,
     sample_every: SampleOption = 2000,
+    hold_out: HoldOutOption = [],  # noqa: B006
     transcripts: Annotated[Path | None, typer.Option(
         help="A file from 'voxmorph data transcribe': texts for utterances that have none (with "
         "--resume, they join the run from its next step on).")] = None,
@@ -616,7 +622,7 @@ def train_content(
         raise UserError(f"unknown adversary '{adversary}': use reversal or confusion")
     given = {k: v for k, v in (("lr_decay", lr_decay), ("adversary", adversary)) if v is not None}
     _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
-           transcripts=transcripts, **given)
+           hold_out, transcripts=transcripts, **given)
 
 
 @train_app.command("decoder")
@@ -635,6 +641,7 @@ def train_decoder(
     layout: LayoutOption = None,
     checkpoint_every: CheckpointOption = 500,
     sample_every: SampleOption = 2000,
+    hold_out: HoldOutOption = [],  # noqa: B006
     lr_decay: LrDecayOption = None,
     consistency: Annotated[float | None, typer.Option(
         min=0.0, help="Weight of the phone-consistency loss: the frozen content encoder must hear "
@@ -653,7 +660,7 @@ def train_decoder(
     given = {"content_model": str(content_model.resolve())} if content_model is not None else {}
     given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency)) if v is not None})
     _train("decoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
-           **given)
+           hold_out, **given)
 
 
 @bench_app.command("content")

@@ -11,7 +11,9 @@ calibration ``voice add`` measures), *neural adapted* (after ``voice add --adapt
 costs the recogniser).
 
 **Unseen targets** (optional): VCTK p225–p228 and LibriSpeech 40/78 as targets for VCC2018 source
-sentences; no parallel target, so similarity, CER and DNSMOS only.
+sentences; no parallel target, so similarity, CER and DNSMOS only. Unseen means not in the
+models' training data: LibriSpeech 40/78 are, unless the models were trained with ``--hold-out``
+on them; and VCC2018's SF1, SM1 and SM2 are the VCC2016 training speakers of those names.
 
 Similarity is always judged against the target's :data:`ENROL_UTTS`-sentence enrolment set, so
 the few-shot rows are scored against the same reference as the others.
@@ -262,7 +264,9 @@ def render_markdown(summaries: dict, speed: dict, rows: list[dict], options: Ben
         f"(rows marked '({FEW_UTTS} utts)': from 30001–300{FEW_UTTS:02d}); {options.utterances} held-out "
         "sentences per pair converted and judged against the real target saying the same sentence. "
         "Unseen targets (vctk, librispeech): VCC2018 sentences of SF1 and SM1 converted, no parallel "
-        "target. Similarity: GE2E cosine to the target's enrolment embedding. CER: pocketsphinx "
+        "target; they are unseen only by models trained with --hold-out on them (the LibriSpeech "
+        "speakers are in the data of models trained without it), and VCC2018's SF1, SM1 and SM2 are "
+        "VCC2016 speakers. Similarity: GE2E cosine to the target's enrolment embedding. CER: pocketsphinx "
         "words on the source vs on the output. `target recording` is the real target (held-out "
         f"sentences). Neural adaptation: {options.adapt_steps} steps.\n\n"
         + markdown_table(summaries)

@@ -1,6 +1,7 @@
 """Vocoder benchmark: copy synthesis of unseen speakers, neural vs WORLD, quality and speed.
 
-Quality: every bench utterance (VCC2018 evaluation speakers and VCTK, none of them trained on) is
+Quality: every bench utterance (VCC2018 evaluation speakers and VCTK; no file trained on, though
+VCC2018's SF1, SM1 and SM2 are VCC2016 training speakers saying other sentences) is
 analysed and resynthesised by each vocoder, then scored against the original recording: PESQ
 (wide band), STOI, mel-cepstral distance, F0 RMSE (cents; dominated by the few frames where
 Harvest jumps an octave on one of the two signals, so the share of frames more than 20 % off is
@@ -145,7 +146,8 @@ def _fmt(v) -> str:
 
 def render_markdown(summary: dict, sp: dict, card: dict, minutes: float) -> str:
     lines = ["# voxmorph vocoder benchmark", "",
-             f"Copy synthesis of speakers never trained on. Neural vocoder: {card.get('steps', '?')} steps, "
+             "Copy synthesis of recordings never trained on (VCC2018's SF1, SM1 and SM2 are VCC2016 "
+             f"training speakers saying other sentences). Neural vocoder: {card.get('steps', '?')} steps, "
              f"{card.get('cpu_hours', '?')} CPU-hours of training.", ""]
     for bench_set, systems in summary.items():
         title = SETS.get(bench_set, "all utterances")

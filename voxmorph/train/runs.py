@@ -45,11 +45,13 @@ def run_training(
     kind: str, data: Sequence[Path], out: Path, size: str, resume: bool, steps: int | None, batch_size: int,
     layout: str | None = None, checkpoint_every: int = 500, sample_every: int = 2000, progress: bool = True,
     overrides: Mapping[str, Any] | None = None, transcripts: Path | None = None,
+    hold_out: Sequence[str] = (),
 ) -> TrainResult:
     """Start or resume a ``kind`` run in ``out`` on the corpora in ``data`` (see :data:`KINDS`);
     ``overrides`` replace fields of the recipe config (of a resumed run too: e.g. where its frozen
     content encoder now lives); ``transcripts`` (a :mod:`voxmorph.data.transcripts` file) gives
-    texts to utterances without one, and the manifest records them."""
+    texts to utterances without one, and the manifest records them. ``hold_out`` names speakers
+    (``corpus/speaker``) to leave out; a resumed run drops them from its manifest."""
     spec = KINDS[kind]
     out = Path(out)
     manifest = out / "manifest.jsonl"
@@ -60,10 +62,11 @@ def run_training(
         meta = read_meta(found)
         config = replace(_config(spec.config_type, meta["recipe"]), **(overrides or {}))
         utts = _transcribed(read_manifest(manifest), transcripts)
-        if transcripts is not None:
+        utts, dropped = _held_out(utts, hold_out, resume=True)
+        if transcripts is not None or dropped:
             write_manifest(manifest, utts)
         steps = steps or meta["loop"]["steps"]
-        card = {"data": meta.get("data"), "corpora": meta.get("corpora")}
+        card = {"data": summary(utts) if dropped else meta.get("data"), "corpora": meta.get("corpora")}
         batch_size = meta["loop"]["batch_size"]
     else:
         if size not in spec.configs:
@@ -71,7 +74,7 @@ def run_training(
         if not data:
             raise UserError("give at least one --data corpus folder")
         config = replace(spec.configs[size], **(overrides or {}))
-        utts = _transcribed(collect(data, layout), transcripts)
+        utts, _ = _held_out(_transcribed(collect(data, layout), transcripts), hold_out, resume=False)
         out.mkdir(parents=True, exist_ok=True)
         if latest_checkpoint(out) is None:
             write_manifest(manifest, utts)
@@ -96,6 +99,27 @@ def _transcribed(utts: list[Utterance], transcripts: Path | None) -> list[Uttera
         raise UserError(f"{transcripts}: gives no text to any untranscribed utterance of this run")
     print(f"{transcripts}: texts for {filled} utterances", file=sys.stderr)
     return utts
+
+
+def _held_out(utts: list[Utterance], hold_out: Sequence[str], resume: bool) -> tuple[list[Utterance], int]:
+    """``utts`` without the speakers named ``corpus/speaker`` in ``hold_out``, and how many were
+    dropped. A new run must find each named speaker (a typo would hold out nothing); a resumed
+    one may have dropped them already."""
+    wanted = set(hold_out)
+    if not wanted:
+        return utts, 0
+    bad = sorted(h for h in wanted if h.count("/") != 1)
+    if bad:
+        raise UserError(f"--hold-out {bad[0]}: give CORPUS/SPEAKER, e.g. librispeech/40")
+    kept = [u for u in utts if f"{u.corpus}/{u.speaker}" not in wanted]
+    found = {f"{u.corpus}/{u.speaker}" for u in utts} & wanted
+    if not resume and found != wanted:
+        example = f" (e.g. {utts[0].corpus}/{utts[0].speaker})" if utts else ""
+        raise UserError(f"--hold-out {sorted(wanted - found)[0]}: no such speaker in the data{example}")
+    dropped = len(utts) - len(kept)
+    if dropped:
+        print(f"held out {dropped} utterances of {len(found)} speakers", file=sys.stderr)
+    return kept, dropped
 
 
 def _prepare_features(cache: FeatureCache, utts: list[Utterance], pack: Path, progress: bool) -> None:
