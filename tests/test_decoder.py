@@ -279,6 +279,7 @@ def test_hold_out_leaves_speakers_out_of_new_and_resumed_runs(corpus, tmp_path):
     run_training("decoder", data, tmp_path / "new", resume=False, steps=1,
                  hold_out=[f"{corpus_name}/p226"], **common)
     assert {u.speaker for u in read_manifest(tmp_path / "new" / "manifest.jsonl")} == {"p225"}
+    assert load_decoder(tmp_path / "new" / "model")[1]["card"]["held_out"] == [f"{corpus_name}/p226"]
     with pytest.raises(UserError, match="no such speaker"):
         run_training("decoder", data, tmp_path / "typo", resume=False, steps=1,
                      hold_out=[f"{corpus_name}/p999"], **common)
@@ -292,3 +293,4 @@ def test_hold_out_leaves_speakers_out_of_new_and_resumed_runs(corpus, tmp_path):
     assert {u.speaker for u in read_manifest(tmp_path / "seen" / "manifest.jsonl")} == {"p225"}
     _, meta = load_decoder(tmp_path / "seen" / "model")
     assert sum(v for k, v in meta["card"]["data"].items() if k.endswith("_speakers")) == 1
+    assert meta["card"]["held_out"] == [f"{corpus_name}/p226"]

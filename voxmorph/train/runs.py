@@ -66,7 +66,8 @@ def run_training(
         if transcripts is not None or dropped:
             write_manifest(manifest, utts)
         steps = steps or meta["loop"]["steps"]
-        card = {"data": summary(utts) if dropped else meta.get("data"), "corpora": meta.get("corpora")}
+        card = {"data": summary(utts) if dropped else meta.get("data"), "corpora": meta.get("corpora"),
+                "held_out": sorted(set(hold_out) | set(meta.get("held_out") or ()))}
         batch_size = meta["loop"]["batch_size"]
     else:
         if size not in spec.configs:
@@ -79,7 +80,8 @@ def run_training(
         if latest_checkpoint(out) is None:
             write_manifest(manifest, utts)
         steps = steps or spec.default_steps[size]
-        card = {"data": summary(utts), "corpora": sorted(str(Path(d).resolve().name) for d in data)}
+        card = {"data": summary(utts), "corpora": sorted(str(Path(d).resolve().name) for d in data),
+                "held_out": sorted(set(hold_out))}
     missing = [u.path for u in utts if not Path(u.path).exists()]
     if missing:
         raise UserError(f"{missing[0]}: a file of this run's manifest is gone ({len(missing)} missing)")
