@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voxmorph.audio.constants import FRAME_RATE, SAMPLE_RATE
-from voxmorph.audio.f0 import get_tracker
+from voxmorph.audio.f0 import get_tracker, mel_frame_f0
 from voxmorph.audio.features import log_mel
 from voxmorph.audio.io import load_audio
 from voxmorph.eval import metrics
@@ -68,8 +67,7 @@ def main() -> None:
             x = load_audio(args.data / src / f"300{i:02d}.flac")
             reference = asr(x)
             mel = log_mel(x).numpy()
-            f0 = tracker(x, SAMPLE_RATE, 1000.0 / FRAME_RATE)[: mel.shape[-1]]
-            f0 = np.pad(f0, (0, mel.shape[-1] - len(f0))).astype(np.float32)
+            f0 = mel_frame_f0(tracker, x)
             outputs = {
                 "vocoder copy": models.vocoder.synthesise(mel, f0),
                 "rebuild": NeuralConverter(voice(src), models).convert(x),
