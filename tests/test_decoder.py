@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -41,30 +42,40 @@ def _inputs(config, t: int = 50, b: int = 2, seed: int = 0):
     return frame_conditioning(content, f0, energy), speaker, z
 
 
-@pytest.fixture(scope="module")
-def model():
+def _decoder(lookahead: int = 0) -> MelDecoder:
     torch.manual_seed(0)
-    m = MelDecoder(CONFIGS["small"]).eval()
+    m = MelDecoder(replace(CONFIGS["small"], lookahead=lookahead)).eval()
     with torch.no_grad():  # FiLM starts at identity; give it weights so the test sees conditioning
         for block in m.blocks:
             block.film.weight.normal_(0.0, 0.05)
     return m
 
 
-def test_shapes_causality_and_conditioning(model):
+@pytest.fixture(scope="module")
+def model():
+    return _decoder()
+
+
+@pytest.mark.parametrize("lookahead", [0, 3])
+def test_shapes_causality_and_conditioning(lookahead):
+    model = _decoder(lookahead)
     cond, speaker, z = _inputs(model.config)
     with torch.no_grad():
         mel = model(cond, speaker, z)
         assert mel.shape == (2, N_MELS, 50)
         later = cond.clone()
         later[..., 30:] += 1.0
-        torch.testing.assert_close(model(later, speaker, z)[..., :30], mel[..., :30])
-        assert not torch.allclose(model(later, speaker, z)[..., 30:], mel[..., 30:])
+        changed = model(later, speaker, z)
+        # mel frame t reads conditioning frames <= t + lookahead, and does read them
+        torch.testing.assert_close(changed[..., : 30 - lookahead], mel[..., : 30 - lookahead])
+        assert (changed[..., 30 - lookahead] - mel[..., 30 - lookahead]).abs().max() > 1e-4
         other = model(cond, speaker.flip(0), z)
     assert (other - mel).abs().mean() > 1e-3  # the voice changes the output
 
 
-def test_stream_equals_offline(model):
+@pytest.mark.parametrize("lookahead", [0, 3])
+def test_stream_equals_offline(lookahead):
+    model = _decoder(lookahead)
     cond, speaker, z = _inputs(model.config, t=60, b=1)
     with torch.no_grad():
         want = model(cond, speaker, z)
@@ -72,6 +83,8 @@ def test_stream_equals_offline(model):
         for k in (1, 2, 5, 1, 51):
             parts.append(stream.process(cond[..., i : i + k]))
             i += k
+        assert sum(p.shape[-1] for p in parts) == 60 - lookahead  # the look-ahead holds frames back
+        parts.append(stream.flush())
     torch.testing.assert_close(torch.cat(parts, -1), want, atol=1e-5, rtol=1e-5)
 
 
@@ -187,12 +200,15 @@ def test_phone_kl_is_zero_for_equal_posteriors_and_positive_otherwise():
 def test_cli_debug_training_lowers_mel_loss(corpus, tmp_path):
     out = tmp_path / "run"
     r = run("train", "decoder", "--data", str(corpus / "corpus"), "--content-model", str(corpus / "content"),
-            "--out", str(out), "--config", "debug", "--steps", "60", "--batch-size", "4")
+            "--out", str(out), "--config", "debug", "--steps", "60", "--batch-size", "4", "--lookahead", "2")
     assert r.returncode == 0, r.stderr
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["gen/mel"] < 0.8 * rows[0]["gen/mel"]
     model, meta = load_decoder(out / "model")
     assert meta["card"]["recipe"]["content_model"] == str((corpus / "content").resolve())
+    assert model.config.lookahead == 2 and meta["card"]["recipe"]["lookahead"] == 2
+    assert_user_error(run("train", "decoder", "--out", str(out), "--resume", "--lookahead", "1", check=False),
+                      "keeps its own")
     assert_user_error(run("train", "decoder", "--data", str(corpus / "corpus"), "--content-model",
                           str(tmp_path / "nothing"), "--out", str(tmp_path / "x"), check=False),
                       "no content encoder")
@@ -226,8 +242,6 @@ def test_adapting_a_voice_fits_its_recordings_and_survives_saving(corpus, female
 
 
 def test_vocoder_fine_tune_voices_the_decoders_rebuild_of_each_segment(corpus, tmp_path):
-    from dataclasses import replace
-
     from torch.utils.data import default_collate
 
     from voxmorph.audio.constants import HOP

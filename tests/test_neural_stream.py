@@ -4,6 +4,8 @@ not change the output."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -53,6 +55,21 @@ def test_block_size_does_not_change_the_output(converter, male_audio):
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def test_a_decoder_look_ahead_delays_the_stream_by_as_much(converter, male_audio, female_wav, female_wav2):
+    torch.manual_seed(0)
+    decoder = MelDecoder(replace(DECODER_CONFIGS["debug"], lookahead=3)).eval()
+    models = NeuralModels(converter.models.content, decoder, converter.models.vocoder, "debug")
+    ahead = StreamingNeuralConverter(enrol_voice("p225", [female_wav, female_wav2]), models)
+    assert ahead.delay == converter.delay + 3 * HOP
+    x = male_audio[: 16000]
+    a = run_stream(ahead, x, HOP)
+    b = run_stream(ahead, x, 7 * HOP)
+    assert a.shape == x.shape and np.isfinite(a).all() and np.abs(a).max() > 0
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    raw = ahead.stream().process(x[: 20 * HOP])  # silent for the delay less the vocoder's own frame
+    assert np.abs(raw[: ahead.delay - HOP]).max() == 0 and np.abs(raw[ahead.delay - HOP :]).max() > 0
+
+
 
 def _randomised(model: torch.nn.Module) -> torch.nn.Module:
     """Fresh weights everywhere (FiLM and layer scales start at zero / small in a new model)."""
@@ -75,11 +92,14 @@ def test_frame_content_equals_the_content_stream():
     np.testing.assert_allclose(got, want, atol=1e-4, rtol=1e-4)
 
 
-def test_frame_decoder_equals_the_decoder_stream_with_an_adapter():
-    model = _randomised(MelDecoder(DECODER_CONFIGS["small"]))
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_frame_decoder_equals_the_decoder_stream_with_an_adapter(lookahead):
+    model = _randomised(MelDecoder(replace(DECODER_CONFIGS["small"], lookahead=lookahead)))
     adapter = _randomised(DecoderAdapter(model.config))
     cond = torch.randn(1, model.config.content_dim + 3, 20)
     with torch.no_grad():
         want = DecoderStream(model, adapter.conditioning()).process(cond)[0].numpy()
-        got = FrameDecoder(model, adapter.conditioning()).process(cond[0].numpy())
+    frames = FrameDecoder(model, adapter.conditioning())
+    got = np.concatenate([frames.process(cond[0, :, i : i + 3].numpy()) for i in range(0, 20, 3)], axis=1)
+    assert got.shape == want.shape == (80, 20 - lookahead)
     np.testing.assert_allclose(got, want, atol=1e-3, rtol=1e-4)

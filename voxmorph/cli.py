@@ -647,6 +647,9 @@ def train_decoder(
         min=0.0, help="Weight of the phone-consistency loss: the frozen content encoder must hear "
         "the source's phones in the decoder's rebuild and in its conversion to another speaker of "
         "the batch (0: off, the default). With --resume it replaces the run's own.")] = None,
+    lookahead: Annotated[int | None, typer.Option(
+        min=0, max=20, help="Frames (10 ms) of conditioning the decoder reads past each mel frame "
+        "(default 0: causal). Adds as much delay to live conversion. New runs only.")] = None,
 ):
     """Train the VAE decoder (content + F0 + energy + speaker embedding -> mel) on real multi-speaker
     speech, GAN-refined against a mel discriminator. The decoder lands in OUT/model."""
@@ -658,7 +661,10 @@ def train_decoder(
         hint = "train one with 'voxmorph train content'"
         raise UserError(f"{content_model}: no content encoder there ({hint})")
     given = {"content_model": str(content_model.resolve())} if content_model is not None else {}
-    given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency)) if v is not None})
+    if lookahead is not None and resume:
+        raise UserError("--lookahead shapes a new run's decoder; a resumed run keeps its own")
+    given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency),
+                                    ("lookahead", lookahead)) if v is not None})
     _train("decoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
            hold_out, **given)
 

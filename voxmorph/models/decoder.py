@@ -14,8 +14,9 @@ posterior over its enrolment recordings, or 0 (the prior mean). Adversarial trai
 mel discriminator (:class:`voxmorph.models.discriminators.MelDiscriminator`) keeps the output from being
 over-smoothed.
 
-Causal: frame ``t`` depends on conditioning frames ``<= t``, so it streams with no look-ahead of
-its own (:class:`DecoderStream`).
+Causal with an optional look-ahead: mel frame ``t`` depends on conditioning frames
+``<= t + lookahead`` (0 in configs that do not set it), so it streams ``lookahead`` frames late
+(:class:`DecoderStream`), as the content encoder does.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class DecoderConfig:
     kernel: int = 5
     style_dim: int = 16
     posterior_channels: int = 128
+    lookahead: int = 0
+    """Frames of look-ahead (10 ms each): mel frame ``t`` reads conditioning frames ``<= t + lookahead``."""
 
 
 CONFIGS = {
@@ -167,11 +170,13 @@ class MelDecoder(nn.Module):
         return None if voice.film is None else voice.film[i]
 
     def render(self, cond: torch.Tensor, voice: VoiceConditioning) -> torch.Tensor:
-        """``cond (B, content_dim + 3, T)`` in ``voice`` -> log-mel ``(B, N_MELS, T)``."""
-        h = self.inp(cond)
+        """``cond (B, content_dim + 3, T)`` in ``voice`` -> log-mel ``(B, N_MELS, T)``; past the
+        end the look-ahead reads zeros (as :meth:`DecoderStream.flush`)."""
+        la = self.config.lookahead
+        h = self.inp(nn.functional.pad(cond, (0, la)))
         for i, block in enumerate(self.blocks):
             h = block(h, voice.u, self._offset(voice, i))
-        return self._out(h, voice)
+        return self._out(h, voice)[..., la:]
 
     def forward(self, cond: torch.Tensor, speaker: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.render(cond, self.voice(speaker, z))
@@ -195,20 +200,31 @@ class DecoderAdapter(nn.Module):
 
 
 class DecoderStream:
-    """Streaming form for one voice: ``process(cond (B, content_dim + 3, k)) -> (B, N_MELS, k)``,
-    equal to the offline decoder on the concatenated frames (it is causal, so no delay)."""
+    """Streaming form for one voice: ``process(cond (B, content_dim + 3, k)) -> (B, N_MELS, k')``,
+    the frames that are final, ``lookahead`` behind the input; ``flush()`` returns the last
+    ``lookahead`` frames as the offline pass computes them. Stream + flush == offline."""
 
     def __init__(self, model: MelDecoder, voice: VoiceConditioning):
         self.model = model
         self.voice = voice
         self.states: list = [None] * (1 + len(model.blocks))
+        self.skip = model.config.lookahead  # first outputs describe frames before the start
 
     def process(self, cond: torch.Tensor) -> torch.Tensor:
         m, voice = self.model, self.voice
         h, self.states[0] = m.inp.stream(cond, self.states[0])
         for i, block in enumerate(m.blocks):
             h, self.states[i + 1] = block.stream(h, voice.u, self.states[i + 1], m._offset(voice, i))
-        return m._out(h, voice)
+        drop = min(self.skip, h.shape[-1])
+        self.skip -= drop
+        return m._out(h[..., drop:], voice)
+
+    def flush(self) -> torch.Tensor:
+        c = self.model.config
+        b = 1 if self.states[0] is None else self.states[0].shape[0]
+        if c.lookahead == 0:
+            return torch.zeros(b, N_MELS, 0)
+        return self.process(torch.zeros(b, c.content_dim + 3, c.lookahead))
 
 
 _FOLDER = ModelFolder(KIND, FORMAT_VERSION, "decoder")

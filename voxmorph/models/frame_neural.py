@@ -51,7 +51,7 @@ class FrameContent:
 
 class FrameDecoder:
     """Numpy twin of :class:`~voxmorph.models.decoder.DecoderStream` for one voice:
-    ``process(cond (content_dim + 3, k)) -> log-mel (N_MELS, k)``."""
+    ``process(cond (content_dim + 3, k)) -> log-mel (N_MELS, k')``, ``lookahead`` frames behind."""
 
     def __init__(self, model: MelDecoder, voice: VoiceConditioning):
         self.inp = ConvStep(model.inp)
@@ -68,6 +68,7 @@ class FrameDecoder:
         self.w, self.b = _pointwise(model.head)
         if voice.mel_bias is not None:
             self.b = self.b + array(voice.mel_bias)
+        self.skip = model.config.lookahead  # the first outputs describe frames before the start
 
     def process(self, cond: np.ndarray) -> np.ndarray:
         out = []
@@ -75,5 +76,8 @@ class FrameDecoder:
             h = self.inp(frame)
             for block, (scale, shift) in zip(self.blocks, self.films, strict=True):
                 h = block(h) * scale + shift
+            if self.skip:
+                self.skip -= 1
+                continue
             out.append(layer_norm(h, *self.norm) @ self.w + self.b)
         return np.stack(out, axis=1) * MEL_STD + MEL_MEAN if out else np.zeros((len(self.b), 0), np.float32)

@@ -4,14 +4,15 @@ Per 10 ms frame ``t`` (centred at sample ``t * HOP``), once :data:`AHEAD` sample
 have arrived: the log-mel and energy of the offline front end (:func:`voxmorph.audio.features.log_mel`,
 :func:`~voxmorph.audio.features.energy_db`, the same windows computed with numpy) and the causal
 YIN F0 tracker of :mod:`voxmorph.realtime.yin`. The content encoder's stream gives frame ``t``'s
-content ``lookahead`` frames later; the decoder's stream (causal) turns it, the target-range F0
-and the energy into the target's log-mel; the vocoder renders it. All three run as their numpy
-frame twins (:mod:`voxmorph.models.frame_neural`, :class:`FrameVocoder`).
+content ``lookahead`` frames later; the decoder's stream turns it, the target-range F0 and the
+energy into the target's log-mel (its own look-ahead later, if it has one); the vocoder renders
+it. All three run as their numpy frame twins (:mod:`voxmorph.models.frame_neural`,
+:class:`FrameVocoder`).
 The pulses of frame ``t`` glide to frame ``t + 1``'s F0, which the look-ahead has already seen.
 
-Delay: ``AHEAD`` rounded up to whole frames, plus the content look-ahead, plus the vocoder's frame:
-``(2 + 2) * 10 ms = 40 ms`` for the shipped models. Every running quantity advances frame by
-frame, so the output does not depend on the block sizes.
+Delay: ``AHEAD`` rounded up to whole frames, plus the content and decoder look-aheads, plus the
+vocoder's frame: ``(2 + 2 + 0) * 10 ms = 40 ms`` for the shipped models. Every running quantity
+advances frame by frame, so the output does not depend on the block sizes.
 
 Source F0 statistics accumulate from the stream and are refreshed every ``stats_every`` frames;
 until there are :data:`PRIOR_FRAMES` voiced frames a given source voice stands in, as in the
@@ -68,7 +69,7 @@ class StreamingNeuralConverter:
         self.mapping = VoiceMapping(target.stats, options.mapping)
         self.source = source.stats if source is not None else None
         self.options = options
-        self.lookahead = models.content.config.lookahead
+        self.lookahead = models.content.config.lookahead + models.decoder.config.lookahead
         self.ahead_frames = -(-AHEAD // HOP)
         self.delay = (self.ahead_frames + self.lookahead) * HOP
         self.filterbank = mel_filterbank(fmax=F_MAX).numpy().astype(np.float64)
@@ -91,8 +92,9 @@ class NeuralStream:
         self._content = FrameContent(conv.models.content)
         self._decoder = FrameDecoder(conv.models.decoder, conv.voice)
         self._vocoder = FrameVocoder(conv.models.vocoder.model, seed=conv.options.seed)
-        self._f0: list[float] = []  # mapped F0 of analysed frames not yet vocoded (+ the one before)
-        self._energy: list[float] = []
+        self._f0: list[float] = []  # mapped F0 of analysed frames not yet vocoded
+        self._energy: list[float] = []  # their energy
+        self._pending = 0  # frames in the decoder's look-ahead: conditioned, not yet decoded
         self._out = np.zeros(conv.delay - HOP, np.float32)  # the vocoder adds its own frame
 
     def _window(self, centre: int, before: int, after: int) -> np.ndarray:
@@ -133,16 +135,21 @@ class NeuralStream:
         self._f0 += list(self._map_f0(f0, frames))
         self._energy += list(energy)
         content = self._content.process(mel)
-        k = content.shape[-1]
+        k, p = content.shape[-1], self._pending
         if k == 0:
             return np.zeros(0, np.float32)
-        f0_k = np.asarray(self._f0[: k + 1], np.float32)  # frame k's F0 is known: the look-ahead
-        cond = frame_conditioning(torch.from_numpy(content)[None], torch.from_numpy(f0_k[:k])[None],
-                                  torch.tensor(self._energy[:k], dtype=torch.float32)[None])
+        cond = frame_conditioning(torch.from_numpy(content)[None],
+                                  torch.tensor(self._f0[p : p + k], dtype=torch.float32)[None],
+                                  torch.tensor(self._energy[p : p + k], dtype=torch.float32)[None])
         mel_hat = self._decoder.process(cond[0].numpy())
-        pulses = sample_f0(f0_k[None, 1 : k + 1], f0_k[:1], HOP)[0]
-        y = self._vocoder.process(mel_hat, f0_k[:k], pulses)
-        del self._f0[:k], self._energy[:k]
+        m = mel_hat.shape[-1]
+        self._pending = p + k - m
+        if m == 0:
+            return np.zeros(0, np.float32)
+        f0_m = np.asarray(self._f0[: m + 1], np.float32)  # frame m's F0 is known: the look-ahead
+        pulses = sample_f0(f0_m[None, 1 : m + 1], f0_m[:1], HOP)[0]
+        y = self._vocoder.process(mel_hat, f0_m[:m], pulses)
+        del self._f0[:m], self._energy[:m]
         return y
 
     def process(self, block: np.ndarray) -> np.ndarray:

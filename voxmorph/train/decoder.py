@@ -19,7 +19,7 @@ through the frozen encoder into the decoder. Conversions also meet the discrimin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,8 @@ class DecoderRecipeConfig:
     warp: tuple[float, float] = (0.9, 1.1)
     kl_ramp: int = 2000
     disc_channels: int = 32
+    lookahead: int = 0
+    """The decoder's look-ahead in frames (:attr:`DecoderConfig.lookahead`)."""
     consistency: float = 0.0
     """Weight of the phone-consistency loss on rebuilds and batch-internal conversions (0: off)."""
     weights: dict[str, float] = field(
@@ -160,9 +162,8 @@ class DecoderRecipe:
         return asdict(self.config)
 
     def build(self) -> dict[str, nn.Module]:
-        size = CONFIGS[self.config.size]
-        if size.content_dim != self.content.config.dim:
-            size = type(size)(**{**asdict(size), "content_dim": self.content.config.dim})
+        size = replace(CONFIGS[self.config.size], content_dim=self.content.config.dim,
+                       lookahead=self.config.lookahead)
         return {"decoder": MelDecoder(size), "disc": MelDiscriminator(self.config.disc_channels)}
 
     def features(self) -> list[Features]:
