@@ -1,7 +1,8 @@
 """Where the neural converter loses intelligibility and naturalness, stage by stage.
 
     python scripts/intelligibility_stages.py ../shared/data/vcc2018_eval [--sentences 5]
-        [--pairs cross|same] [--content DIR] [--decoder DIR] [--vocoder DIR] [--out FILE.json]
+        [--pairs cross|same] [--stages rebuild,convert] [--content DIR] [--decoder DIR] [--vocoder DIR]
+        [--out FILE.json]
 
 For VCC2018 sources SF1, SM1, SF2, SM2 (held-out sentences 30011 on; with ``--pairs same``, SM1
 and SF1 converted to the same-gender targets of ``bench vc``) it scores, with pocketsphinx
@@ -45,11 +46,16 @@ def main() -> None:
     ap.add_argument("data", type=Path, help="the vcc2018_eval folder")
     ap.add_argument("--sentences", type=int, default=5, help="held-out sentences per source")
     ap.add_argument("--pairs", choices=sorted(PAIRS), default="cross", help="cross- or same-gender pairs")
+    ap.add_argument("--stages", default=",".join(STAGES),
+                    help=f"comma-separated stages to score (default: all of {', '.join(STAGES)})")
     ap.add_argument("--content", type=Path)
     ap.add_argument("--decoder", type=Path)
     ap.add_argument("--vocoder", type=Path)
     ap.add_argument("--out", type=Path, help="also write the per-file scores here (JSON)")
     args = ap.parse_args()
+    stages = [s.strip() for s in args.stages.split(",")]
+    if unknown := sorted(set(stages) - set(STAGES)):
+        ap.error(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
     torch.set_num_threads(1)
     models = NeuralModels.load(args.content, args.decoder, args.vocoder)
     asr, tracker = Transcriber(), get_tracker("harvest")
@@ -61,20 +67,20 @@ def main() -> None:
             voices[speaker] = enrol_voice(speaker.lower(), files, check=False)
         return voices[speaker]
 
-    scores: dict[str, list[tuple[float, float]]] = {s: [] for s in STAGES}
+    def render(stage: str, x: np.ndarray, src: str, tgt: str) -> np.ndarray:
+        if stage == "vocoder copy":
+            return models.vocoder.synthesise(log_mel(x).numpy(), mel_frame_f0(tracker, x))
+        if stage == "WORLD convert":
+            return WorldConverter(voice(tgt)).convert(x)
+        return NeuralConverter(voice(src if stage == "rebuild" else tgt), models).convert(x)
+
+    scores: dict[str, list[tuple[float, float]]] = {s: [] for s in stages}
     for src, tgt in PAIRS[args.pairs]:
         for i in range(11, 11 + args.sentences):
             x = load_audio(args.data / src / f"300{i:02d}.flac")
             reference = asr(x)
-            mel = log_mel(x).numpy()
-            f0 = mel_frame_f0(tracker, x)
-            outputs = {
-                "vocoder copy": models.vocoder.synthesise(mel, f0),
-                "rebuild": NeuralConverter(voice(src), models).convert(x),
-                "convert": NeuralConverter(voice(tgt), models).convert(x),
-                "WORLD convert": WorldConverter(voice(tgt)).convert(x),
-            }
-            for stage, y in outputs.items():
+            for stage in stages:
+                y = render(stage, x, src, tgt)
                 scores[stage].append((metrics.cer(reference, asr(y)), metrics.dnsmos(y)["ovrl"]))
         print(f"{src} -> {tgt} done", flush=True)
     print("| stage | n | CER vs source | DNSMOS OVRL |\n|---|---|---|---|")
