@@ -45,6 +45,19 @@ def pointwise(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
     return nn.functional.linear(x, conv.weight[:, :, 0], conv.bias)
 
 
+class LeadIn:
+    """The first ``frames`` outputs of a stream whose model looks ``frames`` ahead describe frames
+    before the start: ``drop(n)`` is how many of the next ``n`` outputs to discard."""
+
+    def __init__(self, frames: int):
+        self.left = frames
+
+    def drop(self, n: int) -> int:
+        d = min(self.left, n)
+        self.left -= d
+        return d
+
+
 class ChannelNorm(nn.LayerNorm):
     """LayerNorm over the channel axis of ``(B, C, T)``: per frame, so it is causal."""
 

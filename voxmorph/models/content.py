@@ -22,7 +22,7 @@ from torch import nn
 
 from voxmorph.audio.constants import N_MELS
 from voxmorph.audio.features import SILENCE_LOG_MEL
-from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, pointwise
+from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, LeadIn, pointwise
 from voxmorph.models.checkpoint_io import ModelFolder
 from voxmorph.text.phonemes import SYMBOLS
 
@@ -92,7 +92,7 @@ class ContentStream:
     def __init__(self, model: ContentEncoder):
         self.model = model
         self.states: list[torch.Tensor | None] = [None] * (1 + len(model.blocks))
-        self.skip = model.config.lookahead  # first outputs describe frames before the start
+        self.lead = LeadIn(model.config.lookahead)
 
     def process(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.model
@@ -100,7 +100,7 @@ class ContentStream:
         for i, block in enumerate(m.blocks):
             h, self.states[i + 1] = block.stream(h, self.states[i + 1])
         content, logits = m._head(h)
-        drop, self.skip = min(self.skip, h.shape[-1]), self.skip - min(self.skip, h.shape[-1])
+        drop = self.lead.drop(h.shape[-1])
         return content[..., drop:], logits[..., drop:]
 
     def flush(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -31,7 +31,7 @@ from torch import nn
 
 from voxmorph.audio.constants import N_MELS
 from voxmorph.audio.features import energy_db, log_mel
-from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, pointwise
+from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, LeadIn, pointwise
 from voxmorph.models.checkpoint_io import ModelFolder
 from voxmorph.models.speaker import EMBED_DIM
 
@@ -208,16 +208,14 @@ class DecoderStream:
         self.model = model
         self.voice = voice
         self.states: list = [None] * (1 + len(model.blocks))
-        self.skip = model.config.lookahead  # first outputs describe frames before the start
+        self.lead = LeadIn(model.config.lookahead)
 
     def process(self, cond: torch.Tensor) -> torch.Tensor:
         m, voice = self.model, self.voice
         h, self.states[0] = m.inp.stream(cond, self.states[0])
         for i, block in enumerate(m.blocks):
             h, self.states[i + 1] = block.stream(h, voice.u, self.states[i + 1], m._offset(voice, i))
-        drop = min(self.skip, h.shape[-1])
-        self.skip -= drop
-        return m._out(h[..., drop:], voice)
+        return m._out(h[..., self.lead.drop(h.shape[-1]) :], voice)
 
     def flush(self) -> torch.Tensor:
         c = self.model.config

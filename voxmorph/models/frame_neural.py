@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from voxmorph.models.blocks import LeadIn
 from voxmorph.models.content import MEL_MEAN as CONTENT_MEL_MEAN
 from voxmorph.models.content import MEL_STD as CONTENT_MEL_STD
 from voxmorph.models.content import ContentEncoder
@@ -34,16 +35,17 @@ class FrameContent:
         self.norm = (array(model.norm.weight), array(model.norm.bias), model.norm.eps)
         self.w, self.b = _pointwise(model.bottleneck)
         self.dim = model.config.dim
-        self.skip = model.config.lookahead  # the first outputs describe frames before the start
+        self.lead = LeadIn(model.config.lookahead)
 
     def process(self, mel: np.ndarray) -> np.ndarray:
         out = []
-        for frame in ((np.asarray(mel, np.float32) - CONTENT_MEL_MEAN) / CONTENT_MEL_STD).T:
+        frames = ((np.asarray(mel, np.float32) - CONTENT_MEL_MEAN) / CONTENT_MEL_STD).T
+        drop = self.lead.drop(len(frames))
+        for i, frame in enumerate(frames):
             h = self.inp(frame)
             for block in self.blocks:
                 h = block(h)
-            if self.skip:
-                self.skip -= 1
+            if i < drop:
                 continue
             out.append(layer_norm(h, *self.norm) @ self.w + self.b)
         return np.stack(out, axis=1) if out else np.zeros((self.dim, 0), np.float32)
@@ -68,16 +70,17 @@ class FrameDecoder:
         self.w, self.b = _pointwise(model.head)
         if voice.mel_bias is not None:
             self.b = self.b + array(voice.mel_bias)
-        self.skip = model.config.lookahead  # the first outputs describe frames before the start
+        self.lead = LeadIn(model.config.lookahead)
 
     def process(self, cond: np.ndarray) -> np.ndarray:
         out = []
-        for frame in np.asarray(cond, np.float32).T:
+        frames = np.asarray(cond, np.float32).T
+        drop = self.lead.drop(len(frames))
+        for i, frame in enumerate(frames):
             h = self.inp(frame)
             for block, (scale, shift) in zip(self.blocks, self.films, strict=True):
                 h = block(h) * scale + shift
-            if self.skip:
-                self.skip -= 1
+            if i < drop:
                 continue
             out.append(layer_norm(h, *self.norm) @ self.w + self.b)
         return np.stack(out, axis=1) * MEL_STD + MEL_MEAN if out else np.zeros((len(self.b), 0), np.float32)
