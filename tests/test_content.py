@@ -17,8 +17,9 @@ from voxmorph.audio.features import mel_filterbank, vtlp
 from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import read_corpus
 from voxmorph.data.synthetic import SyntheticVoice, default_voices, generate, sentences
+from voxmorph.errors import UserError
 from voxmorph.models.adversary import SpeakerClassifier, confusion_loss, reverse_gradient
-from voxmorph.models.content import CONFIGS, ContentEncoder, ContentStream, load_content
+from voxmorph.models.content import CONFIGS, ContentEncoder, ContentStream, load_content, save_content
 from voxmorph.pipeline.recognise import best_path
 from voxmorph.text.phonemes import PHONES, SYMBOLS, decode, encode, phonemize
 from voxmorph.train.content import RECIPE_CONFIGS, ContentRecipe
@@ -163,6 +164,27 @@ def test_one_step_updates_encoder_and_classifier(corpus, tmp_path, adversary):
     assert meta["card"]["speakers"] == 4 and meta["card"]["recipe"]["adversary"] == adversary
     changed = [n for n, p in model.state_dict().items() if not torch.equal(p, before[n])]
     assert len(changed) > len(before) // 2
+
+
+def test_frame_phone_loss_trains_a_head_the_export_leaves_out_and_init_starts_from_a_model(corpus, tmp_path):
+    utts = read_corpus(corpus / "syn") + read_corpus(corpus / "real")
+    start = ContentEncoder(CONFIGS["debug"])
+    torch.nn.init.constant_(start.bottleneck.bias, 0.25)
+    save_content(start, tmp_path / "start")
+    config = replace(RECIPE_CONFIGS["debug"], transcribed_share=1.0, frame_phones=0.5,
+                     init=str(tmp_path / "start"))
+    recipe = ContentRecipe(config, utts, FeatureCache(f0_tracker=None))
+    built = recipe.build()
+    assert set(built) == {"encoder", "speaker", "frames"}
+    for name, value in start.state_dict().items():
+        assert torch.equal(built["encoder"].state_dict()[name], value), name
+    train(recipe, tmp_path / "run", LoopConfig(steps=1, batch_size=4, log_every=1), progress=False)
+    row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    assert row["main/frame"] > 0 and 0.0 <= row["main/frame_accuracy"] <= 1.0
+    model, meta = load_content(tmp_path / "run" / "model")  # the plain encoder: no frame head
+    assert meta["card"]["recipe"]["frame_phones"] == 0.5
+    with pytest.raises(UserError, match="another size"):
+        ContentRecipe(replace(config, size="small"), utts, FeatureCache(f0_tracker=None)).build()
 
 
 def test_resume_with_a_new_lr_decay_anneals_from_there(corpus, tmp_path):

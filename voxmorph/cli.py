@@ -609,6 +609,13 @@ def train_content(
         help="How the encoder opposes the speaker classifier: reversal (maximise its loss; the "
         "default) or confusion (push it toward a uniform guess; bounded). With --resume it "
         "replaces the run's own.")] = None,
+    frame_phones: Annotated[float | None, typer.Option(
+        min=0.0, help="Weight of a frame-level phone loss next to the CTC (0: off, the default): a "
+        "linear head on the content must name every frame's phone, labelled by a forced alignment "
+        "of the transcript. New runs only.")] = None,
+    init: Annotated[Path | None, typer.Option(
+        help="A trained content encoder (model folder) the new run starts from, e.g. to fine-tune "
+        "the shipped one with another recipe. New runs only.")] = None,
 ):
     """Train the content encoder: phone CTC on the transcribed corpora among --data, and an
     adversarial speaker classifier on all of them, with speed and vocal-tract perturbation.
@@ -620,7 +627,13 @@ def train_content(
     """
     if adversary not in (None, "reversal", "confusion"):
         raise UserError(f"unknown adversary '{adversary}': use reversal or confusion")
-    given = {k: v for k, v in (("lr_decay", lr_decay), ("adversary", adversary)) if v is not None}
+    if resume and (frame_phones is not None or init is not None):
+        raise UserError("--frame-phones and --init shape a new run; a resumed run keeps its own")
+    if init is not None and not (init / "config.json").exists():
+        raise UserError(f"{init}: no content encoder there (a model folder holds config.json)")
+    start = str(init.resolve()) if init is not None else None
+    given = {k: v for k, v in (("lr_decay", lr_decay), ("adversary", adversary),
+                               ("frame_phones", frame_phones), ("init", start)) if v is not None}
     _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
            hold_out, transcripts=transcripts, **given)
 

@@ -21,11 +21,13 @@ from torch import nn
 from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.utterances import LabelledUtterance, Perturbation, UtteranceDataset, collate
+from voxmorph.errors import UserError
 from voxmorph.eval.metrics import edit_distance
 from voxmorph.models.adversary import SpeakerClassifier, confusion_loss, reverse_gradient
-from voxmorph.models.content import CONFIGS, ContentEncoder, save_content
+from voxmorph.models.content import CONFIGS, ContentEncoder, load_content, save_content
 from voxmorph.pipeline.recognise import best_path
-from voxmorph.text.phonemes import encode, phonemize
+from voxmorph.text.phonemes import SYMBOLS, encode, phonemize
+from voxmorph.train.alignment import IGNORE, align_phones, silence_probability
 from voxmorph.train.recipe import Phase, Sample, StepOutput
 
 
@@ -45,6 +47,13 @@ class ContentRecipeConfig:
     speed: tuple[float, float] = (0.9, 1.1)
     warp: tuple[float, float] = (0.88, 1.12)
     weights: dict[str, float] = field(default_factory=lambda: {"ctc": 1.0, "speaker": 0.5})
+    frame_phones: float = 0.0
+    """Weight of the frame-level phone loss (0: off): a linear head on the content must name the
+    phone of every frame of transcribed speech, labelled by a forced alignment
+    (:mod:`voxmorph.train.alignment`), so the content says which phone a frame is in between
+    the CTC spikes. Its head is training machinery; the exported encoder does not keep it."""
+    init: str | None = None
+    """A content encoder (model folder) whose weights a new run starts from."""
     seed: int = 0
 
 
@@ -67,7 +76,8 @@ class ContentRecipe:
         self.utterances = list(utterances)
         self.cache = cache
         self.speakers = sorted({f"{u.corpus}/{u.speaker}" for u in self.utterances})
-        self.phases = (Phase("main", ("encoder", "speaker"), lr=config.lr, betas=(0.9, 0.98), clip=5.0,
+        modules = ("encoder", "speaker", "frames") if config.frame_phones > 0 else ("encoder", "speaker")
+        self.phases = (Phase("main", modules, lr=config.lr, betas=(0.9, 0.98), clip=5.0,
                              lr_decay=config.lr_decay),)
         self._items: list[LabelledUtterance] | None = None
 
@@ -76,7 +86,16 @@ class ContentRecipe:
 
     def build(self) -> dict[str, nn.Module]:
         encoder = ContentEncoder(CONFIGS[self.config.size])
-        return {"encoder": encoder, "speaker": SpeakerClassifier(encoder.config.dim, len(self.speakers))}
+        if self.config.init is not None:
+            start, _ = load_content(self.config.init)
+            if start.config != encoder.config:
+                size = self.config.size
+                raise UserError(f"{self.config.init}: a content encoder of another size than {size}")
+            encoder.load_state_dict(start.state_dict())
+        models = {"encoder": encoder, "speaker": SpeakerClassifier(encoder.config.dim, len(self.speakers))}
+        if self.config.frame_phones > 0:
+            models["frames"] = nn.Conv1d(encoder.config.dim, len(SYMBOLS), 1)
+        return models
 
     def items(self) -> list[LabelledUtterance]:
         if self._items is None:
@@ -127,6 +146,17 @@ class ContentRecipe:
             )
             metrics["per"] = errors / int(counts[labelled].sum())
             weights["ctc"] = c.weights["ctc"]
+        alignable = labelled & (counts <= frames)
+        if c.frame_phones > 0 and alignable.any():
+            with torch.no_grad():
+                silence = silence_probability(batch["mel"][alignable], frames[alignable])
+                targets = align_phones(logits[alignable].detach(), silence, batch["phones"][alignable],
+                                       counts[alignable], frames[alignable])
+            frame_logits = models["frames"](content[alignable])
+            out["frame"] = nn.functional.cross_entropy(frame_logits, targets, ignore_index=IGNORE)
+            weights["frame"] = c.frame_phones
+            scored = targets != IGNORE
+            metrics["frame_accuracy"] = (frame_logits.argmax(1) == targets)[scored].float().mean().item()
         return StepOutput(out, weights, metrics)
 
     def samples(self, models: Mapping[str, nn.Module]) -> list[Sample]:
