@@ -47,9 +47,9 @@ def align_phones(phone_logits: torch.Tensor, silence: torch.Tensor, phones: torc
     """Viterbi frame labels ``(B, T)``: symbol ids of ``phones`` (``(B, L)``, ``counts`` of them,
     ids > 0), :data:`SILENCE` where the path rests between them and :data:`IGNORE` past ``frames``.
 
-    ``phone_logits (B, symbols, T)`` are a recogniser's logits over the blank and the phones (the
-    blank is left out); ``silence (B, T)`` is :func:`silence_probability`. Every phone gets at
-    least one frame, so ``counts`` must not exceed ``frames``."""
+    ``phone_logits (B, symbols, T)`` are a CTC recogniser's logits (blank first), scored as the
+    module describes; ``silence (B, T)`` is :func:`silence_probability`. Every phone gets at least
+    one frame, so ``counts`` must not exceed ``frames``."""
     if bool((counts > frames).any()) or bool((counts < 1).any()):
         raise ValueError("each utterance needs between 1 and its frame count of phones")
     b, _, t_max = phone_logits.shape
