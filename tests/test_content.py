@@ -170,7 +170,7 @@ def test_frame_phone_loss_trains_a_head_the_export_leaves_out_and_init_starts_fr
     utts = read_corpus(corpus / "syn") + read_corpus(corpus / "real")
     start = ContentEncoder(CONFIGS["debug"])
     torch.nn.init.constant_(start.bottleneck.bias, 0.25)
-    save_content(start, tmp_path / "start")
+    save_content(start, tmp_path / "start", {"steps": 0})
     config = replace(RECIPE_CONFIGS["debug"], transcribed_share=1.0, frame_phones=0.5,
                      init=str(tmp_path / "start"))
     recipe = ContentRecipe(config, utts, FeatureCache(f0_tracker=None))
@@ -183,6 +183,7 @@ def test_frame_phone_loss_trains_a_head_the_export_leaves_out_and_init_starts_fr
     assert row["main/frame"] > 0 and 0.0 <= row["main/frame_accuracy"] <= 1.0
     model, meta = load_content(tmp_path / "run" / "model")  # the plain encoder: no frame head
     assert meta["card"]["recipe"]["frame_phones"] == 0.5
+    assert meta["card"]["started_from"] == {"steps": 0}  # the starting encoder's card, as saved above
     with pytest.raises(UserError, match="another size"):
         ContentRecipe(replace(config, size="small"), utts, FeatureCache(f0_tracker=None)).build()
 

@@ -80,6 +80,7 @@ class ContentRecipe:
         self.phases = (Phase("main", modules, lr=config.lr, betas=(0.9, 0.98), clip=5.0,
                              lr_decay=config.lr_decay),)
         self._items: list[LabelledUtterance] | None = None
+        self._started_from: dict | None = None
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -87,7 +88,9 @@ class ContentRecipe:
     def build(self) -> dict[str, nn.Module]:
         encoder = ContentEncoder(CONFIGS[self.config.size])
         if self.config.init is not None:
-            start, _ = load_content(self.config.init)
+            start, meta = load_content(self.config.init)
+            card = meta.get("card", {})
+            self._started_from = {k: card[k] for k in ("steps", "cpu_hours", "held_out") if k in card}
             if start.config != encoder.config:
                 size = self.config.size
                 raise UserError(f"{self.config.init}: a content encoder of another size than {size}")
@@ -163,5 +166,6 @@ class ContentRecipe:
         return []  # the encoder makes no audio; its progress shows in PER and speaker accuracy
 
     def export(self, models: Mapping[str, nn.Module], folder: Path, card: dict) -> None:
+        lineage = {"started_from": self._started_from} if self._started_from is not None else {}
         save_content(models["encoder"], folder, {**card, "recipe": self.config_dict(),
-                                                 "speakers": len(self.speakers)})
+                                                 "speakers": len(self.speakers), **lineage})
