@@ -211,7 +211,7 @@ def test_cli_debug_training_lowers_mel_loss(corpus, tmp_path):
                       "keeps its own")
     assert_user_error(run("train", "decoder", "--data", str(corpus / "corpus"), "--content-model",
                           str(tmp_path / "nothing"), "--out", str(tmp_path / "x"), check=False),
-                      "no content encoder")
+                      "no trained content encoder")
     vocoder = ("train", "vocoder", "--data", str(corpus / "corpus"), "--out", str(tmp_path / "v"))
     assert_user_error(run(*vocoder, "--decoder-model", str(tmp_path / "nothing"), check=False),
                       "no trained decoder")

@@ -477,6 +477,14 @@ HoldOutOption = Annotated[list[str], typer.Option(
     "from the run from its next step on.")]
 
 
+def _trained_model(folder: Path, what: str) -> str:
+    """The resolved path of a trained model folder a run reads or starts from; a one-line error
+    if there is none."""
+    if not (folder / "config.json").exists():
+        raise UserError(f"{folder}: no trained {what} there (a model folder holds config.json)")
+    return str(folder.resolve())
+
+
 def _train(kind: str, data, out: Path, config, resume, steps, batch_size, layout, checkpoint_every,
            sample_every, hold_out: list[str], transcripts: Path | None = None, **overrides) -> None:
     from voxmorph.train.runs import run_training
@@ -526,10 +534,8 @@ def train_vocoder(
     given = {"loudness": loudness} if loudness is not None else {}
     if decoder_model is not None:
         content_model = content_model or WEIGHTS / "content"
-        for folder, what in ((decoder_model, "decoder"), (content_model, "content encoder")):
-            if not (folder / "config.json").exists():
-                raise UserError(f"{folder}: no trained {what} there")
-        given.update(decoder_model=str(decoder_model.resolve()), content_model=str(content_model.resolve()))
+        given.update(decoder_model=_trained_model(decoder_model, "decoder"),
+                     content_model=_trained_model(content_model, "content encoder"))
     elif content_model is not None:
         raise UserError("--content-model goes with --decoder-model")
     _train("vocoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
@@ -629,9 +635,7 @@ def train_content(
         raise UserError(f"unknown adversary '{adversary}': use reversal or confusion")
     if resume and (frame_phones is not None or init is not None):
         raise UserError("--frame-phones and --init shape a new run; a resumed run keeps its own")
-    if init is not None and not (init / "config.json").exists():
-        raise UserError(f"{init}: no content encoder there (a model folder holds config.json)")
-    start = str(init.resolve()) if init is not None else None
+    start = _trained_model(init, "content encoder") if init is not None else None
     given = {k: v for k, v in (("lr_decay", lr_decay), ("adversary", adversary),
                                ("frame_phones", frame_phones), ("init", start)) if v is not None}
     _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
@@ -670,10 +674,9 @@ def train_decoder(
 
     if content_model is None and not resume:
         content_model = WEIGHTS / "content"
-    if content_model is not None and not (content_model / "config.json").exists():
-        hint = "train one with 'voxmorph train content'"
-        raise UserError(f"{content_model}: no content encoder there ({hint})")
-    given = {"content_model": str(content_model.resolve())} if content_model is not None else {}
+    given = {}
+    if content_model is not None:
+        given["content_model"] = _trained_model(content_model, "content encoder")
     if lookahead is not None and resume:
         raise UserError("--lookahead shapes a new run's decoder; a resumed run keeps its own")
     given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency),

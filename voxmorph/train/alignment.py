@@ -28,6 +28,8 @@ SILENCE = 0
 """Frame label of silence (the CTC blank's id: labels share the phone head's symbol ids)."""
 IGNORE = -100
 """Frame label past an utterance's end (``cross_entropy``'s default ``ignore_index``)."""
+_NEG = -1e30
+"""Log-score of an impossible state or move."""
 
 
 def silence_probability(mel: torch.Tensor, frames: torch.Tensor, floor_db: float = 40.0,
@@ -68,21 +70,21 @@ def align_phones(phone_logits: torch.Tensor, silence: torch.Tensor, phones: torc
     # skip a silence: from phone s-2 straight into phone s
     can_skip = is_phone.clone()
     can_skip[:, :2] = False
-    neg = torch.tensor(-1e30)
+    neg = torch.tensor(_NEG)
     gather = (label - 1).clamp(min=0)[..., None].expand(b, s_max, t_max)
     phone_score = torch.gather(logp, 1, gather) + torch.log1p(-q)[:, None, :]  # (B, S, T)
     silence_score = (torch.log(q) + torch.log(post[:, 0].clamp(min=1e-30)))[:, None, :]
     emit = torch.where(is_phone[..., None], phone_score, silence_score.expand(b, s_max, t_max))
     emit = torch.where(valid[..., None], emit, neg)
 
-    score = torch.full((b, s_max), -1e30)
+    score = torch.full((b, s_max), _NEG)
     score[:, :2] = emit[:, :2, 0]
     back = torch.zeros(b, t_max, s_max, dtype=torch.int8)  # 0 stay, 1 from s-1, 2 from s-2
     final = torch.zeros(b, s_max)
     ends = frames - 1
     for t in range(1, t_max):
-        from1 = torch.cat([score.new_full((b, 1), -1e30), score[:, :-1]], 1)
-        from2 = torch.cat([score.new_full((b, 2), -1e30), score[:, :-2]], 1)
+        from1 = torch.cat([score.new_full((b, 1), _NEG), score[:, :-1]], 1)
+        from2 = torch.cat([score.new_full((b, 2), _NEG), score[:, :-2]], 1)
         from2 = torch.where(can_skip, from2, neg)
         stacked = torch.stack([score, from1, from2])  # (3, B, S)
         best, arg = stacked.max(0)
