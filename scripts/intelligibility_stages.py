@@ -2,7 +2,7 @@
 
     python scripts/intelligibility_stages.py ../shared/data/vcc2018_eval [--sentences 5]
         [--pairs cross|same] [--stages rebuild,convert] [--content DIR] [--decoder DIR] [--vocoder DIR]
-        [--out FILE.json]
+        [--out FILE.json] [--against EARLIER.json]
 
 For VCC2018 sources SF1, SM1, SF2, SM2 (held-out sentences 30011 on; with ``--pairs same``, SM1
 and SF1 converted to the same-gender targets of ``bench vc``) it scores, with pocketsphinx
@@ -14,6 +14,8 @@ CER against the source's own transcript and DNSMOS OVRL:
 - WORLD convert: the baseline converter to the same target.
 
 Every voice is enrolled from its sentences 30001-30010. Models default to the shipped ones.
+It prints each source's means, and with ``--against`` (the ``--out`` of an earlier run on the
+same files) the paired per-file differences of every shared stage with their standard errors.
 """
 
 from __future__ import annotations
@@ -52,10 +54,15 @@ def main() -> None:
     ap.add_argument("--decoder", type=Path)
     ap.add_argument("--vocoder", type=Path)
     ap.add_argument("--out", type=Path, help="also write the per-file scores here (JSON)")
+    ap.add_argument("--against", type=Path,
+                    help="an earlier --out on the same files: print paired differences")
     args = ap.parse_args()
     stages = [s.strip() for s in args.stages.split(",")]
     if unknown := sorted(set(stages) - set(STAGES)):
         ap.error(f"unknown stage {unknown[0]!r}; choose from {', '.join(STAGES)}")
+    earlier = json.loads(args.against.read_text()) if args.against else None
+    if earlier and [earlier["run"][k] for k in ("sentences", "pairs")] != [str(args.sentences), args.pairs]:
+        ap.error(f"{args.against} scored other files (its --sentences/--pairs differ)")
     torch.set_num_threads(1)
     models = NeuralModels.load(args.content, args.decoder, args.vocoder)
     asr, tracker = Transcriber(), get_tracker("harvest")
@@ -83,10 +90,21 @@ def main() -> None:
                 y = render(stage, x, src, tgt)
                 scores[stage].append((metrics.cer(reference, asr(y)), metrics.dnsmos(y)["ovrl"]))
         print(f"{src} -> {tgt} done", flush=True)
-    print("| stage | n | CER vs source | DNSMOS OVRL |\n|---|---|---|---|")
+    sources = [src for src, _ in PAIRS[args.pairs]]
+    print("| stage | n | CER vs source | DNSMOS OVRL | " + " | ".join(sources) + " |")
+    print("|---|---|---|---|" + "---|" * len(sources))
     for stage, rows in scores.items():
         a = np.asarray(rows)
-        print(f"| {stage} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} |")
+        per_source = a.reshape(len(sources), args.sentences, 2).mean(axis=1)
+        print(f"| {stage} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | "
+              + " | ".join(f"{c:.3f} / {m:.2f}" for c, m in per_source) + " |")
+    if earlier:
+        print(f"\nPaired differences, this run minus {args.against} (mean +- standard error):")
+        for stage in (s for s in stages if s in earlier["scores"]):
+            d = np.asarray(scores[stage]) - np.asarray(earlier["scores"][stage])
+            se = d.std(axis=0, ddof=1) / np.sqrt(len(d))
+            print(f"- {stage}: CER {d[:, 0].mean():+.3f} +- {se[0]:.3f}, "
+                  f"DNSMOS {d[:, 1].mean():+.3f} +- {se[1]:.3f}")
     if args.out:
         run = {k: str(v) for k, v in vars(args).items()}
         args.out.write_text(json.dumps({"run": run, "scores": scores}, indent=1))

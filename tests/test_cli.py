@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from voxmorph.audio.constants import SAMPLE_RATE
+from voxmorph.pipeline.neural_converter import WEIGHTS
 
 pytestmark = pytest.mark.slow
 
@@ -190,6 +191,15 @@ def test_live_from_a_file_runs_the_engine_and_keeps_length(tmp_path, male_wav):
     assert sr == SAMPLE_RATE and y.size == sf.info(male_wav).frames  # aligned, same length
     assert np.sqrt(np.mean(y**2)) > 0.01
     assert "0 degraded" in proc.stderr and "latency 37.5 ms" in proc.stderr
+
+
+def test_bench_vc_model_options_are_checked_before_any_work(tmp_path):
+    data = Path(__file__).parent  # any folder: the model checks come first
+    assert_user_error(run("bench", "vc", "--data", data, "--decoder-model", tmp_path, "--out",
+                          tmp_path / "r", check=False), "no trained decoder")
+    assert_user_error(run("bench", "vc", "--data", data, "--no-neural", "--content-model",
+                          WEIGHTS / "content", "--out", tmp_path / "r", check=False), "need --neural")
+    assert not list(tmp_path.iterdir())
 
 
 def test_live_bad_inputs_are_one_line_errors(tmp_path, male_wav):

@@ -420,17 +420,31 @@ def bench_vc(
     unseen: Annotated[bool, typer.Option(
         "--unseen/--no-unseen", help="Also convert into VCTK and LibriSpeech targets (from the "
         "vctk/ and librispeech/ folders beside --data).")] = True,
+    content_model: Annotated[Path | None, typer.Option(
+        help="Neural converter: a trained content encoder folder instead of the shipped one.")] = None,
+    decoder_model: Annotated[Path | None, typer.Option(
+        help="Neural converter: a trained decoder folder instead of the shipped one.")] = None,
+    vocoder_model: Annotated[Path | None, typer.Option(
+        help="Neural converter: a trained vocoder folder instead of the shipped converter vocoder.")] = None,
 ):
     """Convert VCC2018 sources into enrolled targets and judge against the real target: WORLD
-    baseline and neural converter (zero-shot, calibrated, adapted), from 10 and 3 enrolment sentences."""
+    baseline and neural converter (zero-shot, calibrated, adapted), from 10 and 3 enrolment sentences.
+    The model options score candidate models before they are shipped."""
     from voxmorph.eval.bench_vc import BenchOptions, run_bench_vc
 
+    given = ((content_model, "content encoder"), (decoder_model, "decoder"), (vocoder_model, "vocoder"))
+    for folder, what in given:
+        if folder is not None:
+            _trained_model(folder, what)
+    models = tuple(None if folder is None else str(folder) for folder, _ in given)
     if neural:
         from voxmorph.pipeline.neural_converter import NeuralModels
 
-        NeuralModels.load()  # fail now, not in a worker an hour later
+        NeuralModels.load(*models)  # fail now, not in a worker an hour later
+    elif any(models):
+        raise UserError("the model options choose the neural converter's models; they need --neural")
     options = BenchOptions(utterances=utterances, neural=neural, neural_vocoder=neural_vocoder,
-                           adapt_steps=adapt_steps, few_shot=few_shot, unseen=unseen)
+                           adapt_steps=adapt_steps, few_shot=few_shot, unseen=unseen, models=models)
     md = run_bench_vc(data, out, options, jobs=jobs)
     typer.echo(md.rstrip())
 

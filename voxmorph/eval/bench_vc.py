@@ -66,6 +66,8 @@ class BenchOptions:
     few_shot: bool = True
     """Also enrol each VCC2018 target from :data:`FEW_UTTS` sentences."""
     unseen: bool = True
+    models: tuple[str | None, str | None, str | None] = (None, None, None)
+    """The neural converter's content encoder, decoder and vocoder folders (None: the shipped one)."""
 
 
 def _utt(data: Path, speaker: str, i: int) -> Path:
@@ -92,7 +94,7 @@ def _converters(tgt: str, files: Sequence[Path], options: BenchOptions, suffix: 
         from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralModels
         from voxmorph.train.adapter import adapt_voice
 
-        models = NeuralModels.load()
+        models = NeuralModels.load(*options.models)
         systems.append((ZERO_SHOT + suffix, NeuralConverter(voice, models)))
         calibrated = calibrate_voice(voice, files, models)
         timing["calibrate_cpu_seconds"] = calibrated.adapter.info["cpu_seconds"]
@@ -242,6 +244,13 @@ def _pair_table(rows: list[dict], systems: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _models_line(options: BenchOptions) -> str:
+    """Which neural models were scored."""
+    stages = ("content encoder", "decoder", "vocoder")
+    named = [f"{stage} `{path}`" for stage, path in zip(stages, options.models, strict=True) if path]
+    return "Neural models: " + ("shipped, except " + ", ".join(named) if named else "shipped") + "."
+
+
 def render_markdown(summaries: dict, speed: dict, rows: list[dict], options: BenchOptions) -> str:
     """The benchmark's markdown report from its results (also used to re-render saved JSON)."""
     pairs = ", ".join(dict.fromkeys(r["pair"].replace("->", "→") for r in rows if r["kind"] in PAIRS))
@@ -268,7 +277,7 @@ def render_markdown(summaries: dict, speed: dict, rows: list[dict], options: Ben
         "speakers are in the data of models trained without it), and VCC2018's SF1, SM1 and SM2 are "
         "VCC2016 speakers. Similarity: GE2E cosine to the target's enrolment embedding. CER: pocketsphinx "
         "words on the source vs on the output. `target recording` is the real target (held-out "
-        f"sentences). Neural adaptation: {options.adapt_steps} steps.\n\n"
+        f"sentences). Neural adaptation: {options.adapt_steps} steps. {_models_line(options)}\n\n"
         + markdown_table(summaries)
         + "\nPer VCC2018 pair:\n\n" + _pair_table(rows, systems)
         + f"\nConversion speed (1 thread per worker, both cores busy): {speeds}. Whole benchmark: "
