@@ -1,0 +1,64 @@
+"""Paired comparison of two ``voxmorph bench vc`` reports on the files both converted.
+
+    python scripts/compare_bench_vc.py EARLIER.json LATER.json [--system "neural calibrated"]...
+
+For every group (cross-gender, same-gender, vctk, librispeech) and system both reports hold, it
+matches rows by source file and target and prints the later report's mean minus the earlier one's,
+with the standard error of the per-file differences, for similarity, MCD, F0 correlation with
+the source, CER and DNSMOS. A system may be compared with another one (``--system A=B``: A of the
+later report against B of the earlier, e.g. the new neural converter against the WORLD rows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = {"secs": "similarity", "mcd": "MCD dB", "f0_corr_source": "F0 corr (src)", "cer": "CER",
+           "dnsmos_ovrl": "DNSMOS"}
+
+
+def _key(row: dict) -> tuple:
+    return row["kind"], row.get("pair"), row["source"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("earlier", type=Path)
+    ap.add_argument("later", type=Path)
+    ap.add_argument("--system", action="append",
+                    help="a system to compare (repeatable); LATER_NAME=EARLIER_NAME pairs two names. "
+                         "Default: every system both reports hold")
+    args = ap.parse_args()
+    earlier, later = (json.loads(p.read_text())["rows"] for p in (args.earlier, args.later))
+    if args.system:
+        pairs = [tuple(s.split("=", 1)) if "=" in s else (s, s) for s in args.system]
+    else:
+        names = [r["system"] for r in later]
+        pairs = [(s, s) for s in dict.fromkeys(names) if any(r["system"] == s for r in earlier)]
+    print(f"{args.later} minus {args.earlier}, paired per file (mean +- standard error)\n")
+    print("| group | system | n | " + " | ".join(COLUMNS.values()) + " |")
+    print("|---|---|---|" + "---|" * len(COLUMNS))
+    for kind in dict.fromkeys(r["kind"] for r in later):
+        for new_name, old_name in pairs:
+            old = {_key(r): r for r in earlier if r["kind"] == kind and r["system"] == old_name}
+            matched = [(old[_key(r)], r) for r in later
+                       if r["kind"] == kind and r["system"] == new_name and _key(r) in old]
+            if not matched:
+                continue
+            cells = []
+            for column in COLUMNS:
+                d = np.array([b[column] - a[column] for a, b in matched
+                              if a.get(column) is not None and b.get(column) is not None], float)
+                d = d[np.isfinite(d)]
+                se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.nan
+                cells.append("–" if d.size < 2 else f"{d.mean():+.3f} ± {se:.3f}")
+            name = new_name if new_name == old_name else f"{new_name} vs {old_name}"
+            print(f"| {kind} | {name} | {len(matched)} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
