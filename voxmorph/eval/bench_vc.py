@@ -245,7 +245,9 @@ def _pair_table(rows: list[dict], systems: Sequence[str]) -> str:
 
 
 def _models_line(options: BenchOptions) -> str:
-    """Which neural models were scored."""
+    """Which neural models were scored (nothing when the neural converter was not run)."""
+    if not options.neural:
+        return ""
     stages = ("content encoder", "decoder", "vocoder")
     named = [f"{stage} `{path}`" for stage, path in zip(stages, options.models, strict=True) if path]
     return "Neural models: " + ("shipped, except " + ", ".join(named) if named else "shipped") + "."
@@ -277,7 +279,8 @@ def render_markdown(summaries: dict, speed: dict, rows: list[dict], options: Ben
         "speakers are in the data of models trained without it), and VCC2018's SF1, SM1 and SM2 are "
         "VCC2016 speakers. Similarity: GE2E cosine to the target's enrolment embedding. CER: pocketsphinx "
         "words on the source vs on the output. `target recording` is the real target (held-out "
-        f"sentences). Neural adaptation: {options.adapt_steps} steps. {_models_line(options)}\n\n"
+        f"sentences). Neural adaptation: {options.adapt_steps} steps. {_models_line(options)}".rstrip()
+        + "\n\n"
         + markdown_table(summaries)
         + "\nPer VCC2018 pair:\n\n" + _pair_table(rows, systems)
         + f"\nConversion speed (1 thread per worker, both cores busy): {speeds}. Whole benchmark: "
