@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
+from voxmorph.eval.report import paired_difference
 
 COLUMNS = {"secs": "similarity", "mcd": "MCD dB", "f0_corr_source": "F0 corr (src)", "cer": "CER",
            "dnsmos_ovrl": "DNSMOS"}
@@ -49,13 +49,8 @@ def main() -> None:
                        if r["kind"] == kind and r["system"] == new_name and _key(r) in old]
             if not matched:
                 continue
-            cells = []
-            for column in COLUMNS:
-                d = np.array([b[column] - a[column] for a, b in matched
-                              if a.get(column) is not None and b.get(column) is not None], float)
-                d = d[np.isfinite(d)]
-                se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.nan
-                cells.append("–" if d.size < 2 else f"{d.mean():+.3f} ± {se:.3f}")
+            cells = [paired_difference([b[c] - a[c] for a, b in matched
+                                        if a.get(c) is not None and b.get(c) is not None]) for c in COLUMNS]
             name = new_name if new_name == old_name else f"{new_name} vs {old_name}"
             print(f"| {kind} | {name} | {len(matched)} | " + " | ".join(cells) + " |")
 

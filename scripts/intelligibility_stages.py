@@ -32,6 +32,7 @@ from voxmorph.audio.features import log_mel
 from voxmorph.audio.io import load_audio
 from voxmorph.eval import metrics
 from voxmorph.eval.asr import Transcriber
+from voxmorph.eval.report import paired_difference
 from voxmorph.pipeline.enrol import enrol_voice
 from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralModels
 from voxmorph.pipeline.world_converter import WorldConverter
@@ -99,12 +100,10 @@ def main() -> None:
         print(f"| {stage} | {len(a)} | {a[:, 0].mean():.3f} | {a[:, 1].mean():.3f} | "
               + " | ".join(f"{c:.3f} / {m:.2f}" for c, m in per_source) + " |")
     if earlier:
-        print(f"\nPaired differences, this run minus {args.against} (mean +- standard error):")
+        print(f"\nPaired differences, this run minus {args.against} (mean ± standard error):")
         for stage in (s for s in stages if s in earlier["scores"]):
             d = np.asarray(scores[stage]) - np.asarray(earlier["scores"][stage])
-            se = d.std(axis=0, ddof=1) / np.sqrt(len(d))
-            print(f"- {stage}: CER {d[:, 0].mean():+.3f} +- {se[0]:.3f}, "
-                  f"DNSMOS {d[:, 1].mean():+.3f} +- {se[1]:.3f}")
+            print(f"- {stage}: CER {paired_difference(d[:, 0])}, DNSMOS {paired_difference(d[:, 1])}")
     if args.out:
         run = {k: str(v) for k, v in vars(args).items()}
         args.out.write_text(json.dumps({"run": run, "scores": scores}, indent=1))

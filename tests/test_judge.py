@@ -61,3 +61,10 @@ def test_summary_and_reports(tmp_path):
     assert (j, m) == report_paths(tmp_path / "sub" / "rep")
     assert json.loads(j.read_text())["summary"]["cer"] is None
     assert m.read_text() == md
+
+
+def test_paired_difference_is_mean_and_standard_error_of_finite_diffs():
+    from voxmorph.eval.report import paired_difference
+
+    assert paired_difference([0.1, 0.3, float("nan")]) == "+0.200 ± 0.100"
+    assert paired_difference([0.5]) == "–"

@@ -250,7 +250,7 @@ def _models_line(options: BenchOptions) -> str:
         return ""
     stages = ("content encoder", "decoder", "vocoder")
     named = [f"{stage} `{path}`" for stage, path in zip(stages, options.models, strict=True) if path]
-    return "Neural models: " + ("shipped, except " + ", ".join(named) if named else "shipped") + "."
+    return " Neural models: " + ("shipped, except " + ", ".join(named) if named else "shipped") + "."
 
 
 def render_markdown(summaries: dict, speed: dict, rows: list[dict], options: BenchOptions) -> str:
@@ -279,8 +279,7 @@ def render_markdown(summaries: dict, speed: dict, rows: list[dict], options: Ben
         "speakers are in the data of models trained without it), and VCC2018's SF1, SM1 and SM2 are "
         "VCC2016 speakers. Similarity: GE2E cosine to the target's enrolment embedding. CER: pocketsphinx "
         "words on the source vs on the output. `target recording` is the real target (held-out "
-        f"sentences). Neural adaptation: {options.adapt_steps} steps. {_models_line(options)}".rstrip()
-        + "\n\n"
+        f"sentences). Neural adaptation: {options.adapt_steps} steps.{_models_line(options)}\n\n"
         + markdown_table(summaries)
         + "\nPer VCC2018 pair:\n\n" + _pair_table(rows, systems)
         + f"\nConversion speed (1 thread per worker, both cores busy): {speeds}. Whole benchmark: "

@@ -36,3 +36,15 @@ def write_report(out: str | Path, data: dict, markdown: str) -> tuple[Path, Path
     with atomic_path(md_path) as tmp:
         tmp.write_text(markdown)
     return json_path, md_path
+
+
+def paired_difference(diffs) -> str:
+    """Per-file differences of two systems on the same files as ``mean ± standard error``
+    ("–" for fewer than two)."""
+    import numpy as np
+
+    d = np.asarray(diffs, float)
+    d = d[np.isfinite(d)]
+    if d.size < 2:
+        return "–"
+    return f"{d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(d.size):.3f}"
