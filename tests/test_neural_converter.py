@@ -121,6 +121,9 @@ def test_cli_rejects_an_unknown_converter(male_wav, tmp_path):
     out = tmp_path / "o.wav"
     assert_user_error(run("convert", str(male_wav), "--voice", "vcc-sf1", "-o", str(out), "--model", "nope",
                           check=False), "unknown converter")
+    # the default converter has no synthesis choice
+    assert_user_error(run("convert", str(male_wav), "--voice", "vcc-sf1", "-o", str(out), "--vocoder",
+                          "neural", check=False), "--model world")
     assert not out.exists()
 
 
@@ -136,15 +139,16 @@ def test_cli_round_trip_enrol_with_adapt_then_convert_and_live(female_wav, femal
     card = json.loads(run("voice", "show", "me", "--json").stdout)["decoder_fit"]
     assert card["steps"] == 4 and card["cpu_seconds"] > 0
     out = tmp_path / "o.wav"
-    run("convert", str(male_wav), "--voice", "me", "-o", str(out), "--model", "neural")
+    r = run("convert", str(male_wav), "--voice", "me", "-o", str(out))  # neural is the default
+    assert "neural converter" in r.stdout, r.stdout
     y, sr = sf.read(out)
     assert abs(len(y) / sr - sf.info(male_wav).duration) < 0.01
     assert np.isfinite(y).all() and np.abs(y).max() > 0.01
     live = tmp_path / "live.wav"
-    r = run("live", "--voice", "me", "--model", "neural", "--input", str(male_wav), "--output", str(live))
+    r = run("live", "--voice", "me", "--input", str(male_wav), "--output", str(live))
     z, _ = sf.read(live)
     assert np.isfinite(z).all() and np.sqrt(np.mean(z**2)) > 1e-3
-    assert "degraded" in r.stderr
+    assert "degraded" in r.stderr and "look-ahead 40" in r.stderr  # the neural stream's plan
 
 
 def test_builtin_voices_are_calibrated_to_the_shipped_decoder():

@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 import uvicorn
 from fastapi.testclient import TestClient
+from test_cli import assert_user_error, run
 
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.io import load_audio
@@ -23,9 +24,11 @@ from voxmorph.serve.app import HEADER, create_app
 CHROMIUM = "/usr/bin/chromium"
 
 
-def test_websocket_converts_and_echoes_timestamps(male_audio):
-    client = TestClient(create_app())
-    assert "vcc-tf1" in client.get("/api/voices").json()["voices"]
+@pytest.mark.parametrize("model,hop", [("neural", 160), ("world", FRAME_HOP)])
+def test_websocket_converts_and_echoes_timestamps(male_audio, model, hop):
+    client = TestClient(create_app(model=model))
+    info = client.get("/api/voices").json()
+    assert "vcc-tf1" in info["voices"] and info["model"] == model and info["delay_ms"] > 0
     assert "voxmorph live" in client.get("/").text
     with client.websocket_connect("/ws/live?voice=vcc-tf1") as ws:
         out = []
@@ -36,13 +39,18 @@ def test_websocket_converts_and_echoes_timestamps(male_audio):
             out.append(np.frombuffer(msg, np.float32, offset=HEADER.size))
         assert sum(o.size for o in out) == SAMPLE_RATE
         ws.send_bytes(HEADER.pack(0.0) + np.zeros(100, np.float32).tobytes())
-        assert "multiples of 80" in ws.receive_json()["error"]
+        assert f"multiples of {hop}" in ws.receive_json()["error"]
 
 
 def test_websocket_unknown_voice_is_reported():
-    client = TestClient(create_app())
+    client = TestClient(create_app(model="world"))
     with client.websocket_connect("/ws/live?voice=nobody") as ws:
         assert "nobody" in ws.receive_json()["error"]
+
+
+def test_serve_refuses_an_unknown_model_or_default_voice_at_start():
+    assert_user_error(run("serve", "--model", "nope", check=False), "unknown converter")
+    assert_user_error(run("serve", "--voice", "nobody", "--model", "world", check=False), "nobody")
 
 
 def _free_port() -> int:
@@ -89,14 +97,14 @@ def test_browser_page_streams_the_microphone_and_plays_converted_audio(server, m
         state = page.evaluate("""() => ({error: window.voxmorph.error, sent: window.voxmorph.sent,
             received: window.voxmorph.received, latency: window.voxmorph.latencyMs,
             rtt: window.voxmorph.rttMs, recent: Array.from(window.voxmorph.recent)})""")
-        shown = page.inner_text("#latency")
+        shown, converter = page.inner_text("#latency"), page.inner_text("#model")
         browser.close()
     assert state["error"] is None
     assert state["received"] <= state["sent"]
     # the round trip is measured and in milliseconds (a sanity bound, not a speed goal: the
     # latency goals live in `voxmorph bench live`, and a loaded machine stretches this)
     assert 0 < state["rtt"] < 5000 and state["latency"] > state["rtt"]
-    assert shown.endswith(" ms")
+    assert shown.endswith(" ms") and converter.startswith("neural")  # the default converter
     y = np.asarray(state["recent"], np.float32)
     assert np.sqrt(np.mean(y**2)) > 0.01  # speech came back, not silence
     f_in, f_out = yin_f0(x, FRAME_HOP), yin_f0(y, FRAME_HOP)

@@ -39,13 +39,22 @@ F0Option = Annotated[
     str, typer.Option("--f0", help="F0 tracker: harvest (accurate), dio (fast) or praat.")
 ]
 SynthOption = Annotated[
-    str, typer.Option("--vocoder", help="Synthesis for --model world: world (WORLD) or neural (the "
-                      "trained vocoder).")
+    str | None, typer.Option("--vocoder", help="Synthesis for --model world: world (WORLD, its "
+                             "default) or neural (the trained vocoder). The neural converter has "
+                             "its own vocoder.")
 ]
 ModelOption = Annotated[
-    str, typer.Option("--model", help="Converter: world (the no-training baseline) or neural (content "
-                      "encoder + VAE decoder + neural vocoder).")
+    str, typer.Option("--model", help="Converter: neural (content encoder + VAE decoder + neural "
+                      "vocoder) or world (the no-training WORLD baseline: lighter, less faithful).")
 ]
+
+
+def _synthesis(model: str, vocoder: str | None) -> str:
+    """The synthesis ``--vocoder`` chose: only the WORLD baseline has a choice."""
+    if vocoder is not None and model == "neural":
+        raise UserError("--vocoder chooses the synthesis of --model world; the neural converter "
+                        "always uses its own vocoder")
+    return vocoder or "world"
 
 
 def _progress(total: float, desc: str, unit: str = "s"):
@@ -178,8 +187,8 @@ def convert(
     f0: F0Option = "harvest",
     pitch_shift: Annotated[float, typer.Option(help="Extra pitch shift in semitones.")] = 0.0,
     denoise: Annotated[bool, typer.Option("--denoise", help="Reduce stationary noise first.")] = False,
-    vocoder: SynthOption = "world",
-    model: ModelOption = "world",
+    vocoder: SynthOption = None,
+    model: ModelOption = "neural",
 ):
     """Convert recordings into a voice.
 
@@ -197,7 +206,7 @@ def convert(
     if len(plan) > 1:
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
     mapping = MappingOptions(pitch_shift=pitch_shift)
-    converter = offline_converter(model, target, vocoder, f0, denoise, mapping)
+    converter = offline_converter(model, target, _synthesis(model, vocoder), f0, denoise, mapping)
     _note_adapter(model, target)
     for src, dst in plan:
         duration = probe(src).duration
@@ -205,7 +214,7 @@ def convert(
         with _progress(duration, src.name) as bar:
             convert_file(converter, src, dst, progress=bar.update)
         took = time.perf_counter() - start
-        typer.echo(f"{src} -> {dst} ({duration:.1f} s audio in {took:.1f} s, "
+        typer.echo(f"{src} -> {dst} ({model} converter, {duration:.1f} s audio in {took:.1f} s, "
                    f"{duration / max(took, 1e-9):.1f}x real time)")
 
 
@@ -277,8 +286,8 @@ def live(
              "live stream take over.")] = None,
     latency_ms: Annotated[float | None, typer.Option(
         help="End-to-end budget (before device buffers); block size, look-ahead and jitter "
-             "buffer are derived from it. Default: 40 ms for --model world, 70 ms for neural "
-             "(its look-ahead is 40 ms).")] = None,
+             "buffer are derived from it. Default: 70 ms for the neural converter (its look-ahead "
+             "is 40 ms), 40 ms for --model world.")] = None,
     input_device: Annotated[str | None, typer.Option(help="Input device index or name.")] = None,
     output_device: Annotated[str | None, typer.Option(help="Output device index or name.")] = None,
     monitor: Annotated[bool, typer.Option(
@@ -293,8 +302,8 @@ def live(
     speed: Annotated[float, typer.Option(
         help="With --input: 0 runs as fast as possible; 1 paces the clock in real time.")] = 0.0,
     seconds: Annotated[float, typer.Option(help="With devices: stop after this long (0 = Ctrl-C).")] = 0.0,
-    vocoder: SynthOption = "world",
-    model: ModelOption = "world",
+    vocoder: SynthOption = None,
+    model: ModelOption = "neural",
 ):
     """Convert your voice live, from a microphone or, with --input/--output, from a file on the
     same block-by-block code path."""
@@ -310,7 +319,7 @@ def live(
     store = VoiceStore()
     target = store.get(voice)
     source = store.get(source_voice) if source_voice else None
-    converter = streaming_converter(model, target, source, vocoder)
+    converter = streaming_converter(model, target, source, _synthesis(model, vocoder))
     _note_adapter(model, target)
     if denoise:
         converter = Chain(StreamingDenoiser(converter.hop), converter)
@@ -366,17 +375,16 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     voice: Annotated[str, typer.Option(help="Voice selected when the page opens.")] = "vcc-tf1",
     gate: Annotated[bool, typer.Option(help="Silence everything that is not speech.")] = True,
+    model: ModelOption = "neural",
 ):
     """Serve the browser live page and its WebSocket API (open http://HOST:PORT/)."""
     import uvicorn
 
-    from voxmorph.pipeline.store import VoiceStore
     from voxmorph.serve.app import create_app
 
-    store = VoiceStore()
-    store.get(voice)  # an unknown default voice is an error now, not on the first connection
-    typer.echo(f"voxmorph live page on http://{host}:{port}/", err=True)
-    uvicorn.run(create_app(store, voice, gate), host=host, port=port, log_level="warning")
+    app_ = create_app(default_voice=voice, gate=gate, model=model)  # an unknown voice or model fails here
+    typer.echo(f"voxmorph live page on http://{host}:{port}/ ({model} converter)", err=True)
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 @eval_app.command("vc")
@@ -459,8 +467,8 @@ def bench_live(
     ),
     seconds: Annotated[float, typer.Option(help="Seconds of speech for the paced runs.")] = 60.0,
     memory_minutes: Annotated[float, typer.Option(help="Length of the memory stream.")] = 30.0,
-    vocoder: SynthOption = "world",
-    model: ModelOption = "world",
+    vocoder: SynthOption = None,
+    model: ModelOption = "neural",
 ):
     """Latency, compute RTF, degradations (alone and under load), memory and streamed-vs-offline
     quality of the live engine, all through the file clock."""
@@ -468,7 +476,7 @@ def bench_live(
 
     with _progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
         md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1),
-                            model=model, vocoder=vocoder)
+                            model=model, vocoder=_synthesis(model, vocoder))
     typer.echo(md.rstrip())
 
 

@@ -42,8 +42,10 @@ def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str
     return WorldConverter(target, options)
 
 
-def streaming_converter(model: str, target: Voice, source: Voice | None = None, vocoder: str = "world"):
-    """A :class:`~voxmorph.realtime.streaming.StreamingConverter` for the live engine."""
+def streaming_converter(model: str, target: Voice, source: Voice | None = None, vocoder: str = "world",
+                        models=None):
+    """A :class:`~voxmorph.realtime.streaming.StreamingConverter` for the live engine; ``models``:
+    already loaded :class:`NeuralModels` to share between voices (default: the shipped ones)."""
     _check(model, vocoder)
     if model == "neural" or vocoder == "neural":
         import torch
@@ -55,7 +57,7 @@ def streaming_converter(model: str, target: Voice, source: Voice | None = None, 
         from voxmorph.pipeline.neural_converter import NeuralModels
         from voxmorph.realtime.neural_stream import StreamingNeuralConverter
 
-        return StreamingNeuralConverter(target, NeuralModels.load(), source)
+        return StreamingNeuralConverter(target, models or NeuralModels.load(), source)
     from voxmorph.realtime.world_stream import StreamingWorldConverter
 
     if vocoder == "neural":

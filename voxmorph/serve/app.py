@@ -1,10 +1,11 @@
 """FastAPI app: the live page, the voice list, and a WebSocket that converts PCM as it arrives.
 
 Protocol of ``/ws/live?voice=NAME``: the page sends binary messages of a float64 timestamp (its
-own clock, ms) followed by float32 16 kHz mono samples, a multiple of the converter's hop. The
-server answers each with the same timestamp and as many converted samples, so the page measures
-the round trip; conversion runs in a worker thread, one stream (and gate) per connection. A JSON
-text message ``{"error": ...}`` reports a problem before the socket closes.
+own clock, ms) followed by float32 16 kHz mono samples, a multiple of the converter's hop (160
+samples divides by both converters' hops). The server answers each with the same timestamp and
+as many converted samples, so the page measures the round trip; conversion runs in a worker
+thread, one stream (and gate) per connection. A JSON text message ``{"error": ...}`` reports a
+problem before the socket closes.
 
 State (the voice store, converter cache) is built in :func:`create_app`, not at import.
 """
@@ -22,9 +23,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from voxmorph.errors import UserError
+from voxmorph.pipeline.converters import streaming_converter
 from voxmorph.pipeline.store import VoiceStore
 from voxmorph.realtime.gate import GatedStream, VoiceGate
-from voxmorph.realtime.world_stream import StreamingWorldConverter
+from voxmorph.realtime.streaming import StreamingConverter
 
 STATIC = Path(__file__).parent / "static"
 HEADER = struct.Struct("<d")
@@ -33,7 +35,7 @@ HEADER = struct.Struct("<d")
 class LiveSession:
     """One browser connection: a converter stream and a gate, used from one thread at a time."""
 
-    def __init__(self, converter: StreamingWorldConverter, gate: bool):
+    def __init__(self, converter: StreamingConverter, gate: bool):
         self.hop = converter.hop
         self.stream = GatedStream(converter.stream(), VoiceGate() if gate else None)
         self.lock = threading.Lock()
@@ -44,18 +46,26 @@ class LiveSession:
 
 
 def create_app(store: VoiceStore | None = None, default_voice: str = "vcc-tf1",
-               gate: bool = True) -> FastAPI:
+               gate: bool = True, model: str = "neural") -> FastAPI:
+    """``model``: the converter every connection uses, ``neural`` or ``world`` (as ``--model``)."""
     store = store or VoiceStore()
     app = FastAPI(title="voxmorph", docs_url="/api/docs")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    converters: dict[str, StreamingWorldConverter] = {}
+    models = None
+    if model == "neural":
+        from voxmorph.pipeline.neural_converter import NeuralModels
+
+        models = NeuralModels.load()  # once, shared by every voice's converter
+    converters: dict[str, StreamingConverter] = {}
     cache_lock = threading.Lock()
 
-    def converter_for(name: str) -> StreamingWorldConverter:
+    def converter_for(name: str) -> StreamingConverter:
         with cache_lock:
             if name not in converters:
-                converters[name] = StreamingWorldConverter(store.get(name))
+                converters[name] = streaming_converter(model, store.get(name), models=models)
             return converters[name]
+
+    converter_for(default_voice)  # an unknown voice or model fails here, not on the first connection
 
     @app.get("/")
     def index() -> FileResponse:
@@ -63,8 +73,8 @@ def create_app(store: VoiceStore | None = None, default_voice: str = "vcc-tf1",
 
     @app.get("/api/voices")
     def voices() -> JSONResponse:
-        conv = StreamingWorldConverter
-        return JSONResponse({"voices": store.names(), "default": default_voice,
+        conv = converter_for(default_voice)
+        return JSONResponse({"voices": store.names(), "default": default_voice, "model": model,
                              "delay_ms": 1000.0 * conv.delay / conv.sample_rate})
 
     @app.websocket("/ws/live")
