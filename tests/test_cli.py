@@ -150,6 +150,19 @@ def test_damaged_voice_folder(tmp_path, female_wav, female_wav2, male_wav):
     assert not (tmp_path / "o.wav").exists()
 
 
+def test_a_voice_fitted_to_another_decoder_converts_zero_shot_and_says_so(tmp_path, female_wav,
+                                                                          female_wav2, male_wav):
+    run("voice", "add", "old", female_wav, female_wav2)
+    meta_path = Path(os.environ["VOXMORPH_HOME"]) / "voices" / "old" / "voice.json"
+    meta = json.loads(meta_path.read_text())
+    meta["adapter"]["decoder"] = "0" * 16  # as if calibrated to an earlier shipped decoder
+    meta_path.write_text(json.dumps(meta))
+    proc = run("convert", male_wav, "--voice", "old", "-o", tmp_path / "o.wav")
+    assert "fitted to another decoder" in proc.stderr and (tmp_path / "o.wav").exists()
+    proc = run("convert", male_wav, "--voice", "vcc-tf1", "-o", tmp_path / "b.wav")
+    assert "fitted to another decoder" not in proc.stderr  # built-ins fit the shipped decoder
+
+
 def _peak_rss_kb(*args) -> int:
     code = (
         "import resource, sys; from voxmorph.cli import main; sys.argv=['voxmorph', *sys.argv[1:]];\n"

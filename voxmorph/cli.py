@@ -171,9 +171,10 @@ def _note_adapter(model: str, target) -> None:
     """Tell the user when a voice's adapter does not fit the shipped decoder."""
     if model != "neural" or target.adapter is None:
         return
-    from voxmorph.pipeline.neural_converter import NeuralModels
+    from voxmorph.models.checkpoint_io import weights_id
+    from voxmorph.pipeline.neural_converter import WEIGHTS
 
-    if NeuralModels.load().adapted(target) is False:
+    if target.adapter.decoder != weights_id(WEIGHTS / "decoder"):  # the fingerprint, not a second load
         typer.echo(f"note: voice '{target.name}' was fitted to another decoder; converting zero-shot "
                    f"(enrol it again to fit this one: voxmorph voice add {target.name} FILES... --force "
                    "[--adapt])", err=True)
