@@ -1,15 +1,20 @@
 """Converters by name, offline and streaming: what ``--model`` and ``--vocoder`` choose.
 
-``world``: the no-training baseline (WORLD analysis, voice mapping, WORLD or neural-vocoder
-synthesis). ``neural``: content encoder + VAE decoder + neural vocoder (the vocoder choice does not
-apply). Models load from the package's weights; nothing is fetched.
+``neural`` (the CLI's default): content encoder + VAE decoder + neural vocoder (the vocoder choice
+does not apply). ``world``: the no-training baseline (WORLD analysis, voice mapping, WORLD or
+neural-vocoder synthesis). Models load from the package's weights; nothing is fetched.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from voxmorph.errors import UserError
 from voxmorph.pipeline.voice import Voice
 from voxmorph.pipeline.voice_mapping import MappingOptions
+
+if TYPE_CHECKING:
+    from voxmorph.pipeline.neural_converter import NeuralModels
 
 MODELS = ("world", "neural")
 VOCODERS = ("world", "neural")
@@ -43,7 +48,7 @@ def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str
 
 
 def streaming_converter(model: str, target: Voice, source: Voice | None = None, vocoder: str = "world",
-                        models=None):
+                        models: NeuralModels | None = None):
     """A :class:`~voxmorph.realtime.streaming.StreamingConverter` for the live engine; ``models``:
     already loaded :class:`NeuralModels` to share between voices (default: the shipped ones)."""
     _check(model, vocoder)
