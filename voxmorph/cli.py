@@ -167,14 +167,9 @@ def voice_remove(name: str):
     typer.echo(f"removed '{name}'")
 
 
-def _note_adapter(model: str, target) -> None:
-    """Tell the user when a voice's adapter does not fit the shipped decoder."""
-    if model != "neural" or target.adapter is None:
-        return
-    from voxmorph.models.checkpoint_io import weights_id
-    from voxmorph.pipeline.neural_converter import WEIGHTS
-
-    if target.adapter.decoder != weights_id(WEIGHTS / "decoder"):  # the fingerprint, not a second load
+def _note_adapter(model: str, converter, target) -> None:
+    """Tell the user when a voice's adapter does not fit the decoder ``converter`` loaded."""
+    if model == "neural" and converter.models.adapted(target) is False:
         typer.echo(f"note: voice '{target.name}' was fitted to another decoder; converting zero-shot "
                    f"(enrol it again to fit this one: voxmorph voice add {target.name} FILES... --force "
                    "[--adapt])", err=True)
@@ -208,7 +203,7 @@ def convert(
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
     mapping = MappingOptions(pitch_shift=pitch_shift)
     converter = offline_converter(model, target, _synthesis(model, vocoder), f0, denoise, mapping)
-    _note_adapter(model, target)
+    _note_adapter(model, converter, target)
     for src, dst in plan:
         duration = probe(src).duration
         start = time.perf_counter()
@@ -321,7 +316,7 @@ def live(
     target = store.get(voice)
     source = store.get(source_voice) if source_voice else None
     converter = streaming_converter(model, target, source, _synthesis(model, vocoder))
-    _note_adapter(model, target)
+    _note_adapter(model, converter, target)
     if denoise:
         converter = Chain(StreamingDenoiser(converter.hop), converter)
     latency_ms = latency_ms or LatencyPlan.default_budget_ms(converter)
