@@ -33,9 +33,10 @@ from voxmorph.audio.io import load_audio
 from voxmorph.eval import metrics
 from voxmorph.eval.asr import Transcriber
 from voxmorph.eval.report import paired_difference
-from voxmorph.pipeline.enrol import enrol_voice
-from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralModels
-from voxmorph.pipeline.world_converter import WorldConverter
+from voxmorph.pipeline.neural.models import NeuralModels
+from voxmorph.pipeline.neural.offline import NeuralConverter
+from voxmorph.pipeline.world.offline import WorldConverter
+from voxmorph.voices.enrol import enrol_voice
 
 PAIRS = {
     "cross": (("VCC2SF1", "VCC2TM1"), ("VCC2SM1", "VCC2TF1"), ("VCC2SF2", "VCC2TM2"), ("VCC2SM2", "VCC2TF2")),

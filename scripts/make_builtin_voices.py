@@ -13,11 +13,11 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from voxmorph.pipeline.calibration import calibrate_voice
-from voxmorph.pipeline.enrol import enrol_voice
-from voxmorph.pipeline.neural_converter import NeuralModels
-from voxmorph.pipeline.store import BUILTIN_DIR
-from voxmorph.pipeline.voice import load_voice, save_voice
+from voxmorph.pipeline.neural.calibration import calibrate_voice
+from voxmorph.pipeline.neural.models import NeuralModels
+from voxmorph.voices.enrol import enrol_voice
+from voxmorph.voices.store import BUILTIN_DIR
+from voxmorph.voices.voice import load_voice, save_voice
 
 N_UTTERANCES = 40
 GENDER = {"F": "female", "M": "male"}

@@ -7,8 +7,8 @@ import pytest
 
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.eval.bench_live import envelope_lag, measure_latency, memory_run, rss_mb
+from voxmorph.pipeline.streaming import PassThrough
 from voxmorph.realtime.engine import LatencyPlan
-from voxmorph.realtime.streaming import PassThrough
 
 
 def test_envelope_lag_finds_a_known_delay(male_audio):

@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from voxmorph.audio.constants import SAMPLE_RATE
-from voxmorph.pipeline.neural_converter import WEIGHTS
+from voxmorph.paths import shipped_model
 
 pytestmark = pytest.mark.slow
 
@@ -213,7 +213,7 @@ def test_bench_vc_model_options_are_checked_before_any_work(tmp_path):
     assert_user_error(run("bench", "vc", "--data", data, "--decoder-model", tmp_path, "--out",
                           tmp_path / "r", check=False), "no trained decoder")
     assert_user_error(run("bench", "vc", "--data", data, "--no-neural", "--content-model",
-                          WEIGHTS / "content", "--out", tmp_path / "r", check=False), "need --neural")
+                          shipped_model("content"), "--out", tmp_path / "r", check=False), "need --neural")
     assert not list(tmp_path.iterdir())
 
 

@@ -19,8 +19,14 @@ from voxmorph.data.corpora import read_corpus
 from voxmorph.data.synthetic import SyntheticVoice, default_voices, generate, sentences
 from voxmorph.errors import UserError
 from voxmorph.models.adversary import SpeakerClassifier, confusion_loss, reverse_gradient
-from voxmorph.models.content import CONFIGS, ContentEncoder, ContentStream, load_content, save_content
-from voxmorph.pipeline.recognise import best_path
+from voxmorph.models.content import (
+    CONFIGS,
+    ContentEncoder,
+    ContentStream,
+    best_path,
+    load_content,
+    save_content,
+)
 from voxmorph.text.phonemes import PHONES, SYMBOLS, decode, encode, phonemize
 from voxmorph.train.content import RECIPE_CONFIGS, ContentRecipe
 from voxmorph.train.loop import LoopConfig, train

@@ -9,9 +9,10 @@ from voxmorph.audio import world
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.eval.metrics import speaker_similarity
 from voxmorph.models.speaker import SpeakerEncoder
-from voxmorph.pipeline.enrol import enrol_voice
-from voxmorph.pipeline.voice_mapping import MappingOptions
-from voxmorph.pipeline.world_converter import WorldConverter, WorldConverterOptions
+from voxmorph.pipeline.options import ConversionOptions
+from voxmorph.pipeline.world.offline import WorldConverter
+from voxmorph.voices.enrol import enrol_voice
+from voxmorph.voices.mapping import MappingOptions
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +39,13 @@ def test_male_to_female_moves_pitch_and_identity(female_voice, male_audio):
 
 def test_pitch_shift_option(female_voice, male_audio):
     base = _median_f0(WorldConverter(female_voice).convert(male_audio))
-    options = WorldConverterOptions(mapping=MappingOptions(pitch_shift=12))
+    options = ConversionOptions(mapping=MappingOptions(pitch_shift=12))
     up = _median_f0(WorldConverter(female_voice, options).convert(male_audio))
     assert up / base == pytest.approx(2.0, rel=0.08)
 
 
 def test_block_size_does_not_change_the_output(female_voice, male_audio):
-    opts = WorldConverterOptions(chunk_s=2.0, context_s=0.3, fade_s=0.05, f0_tracker="dio")
+    opts = ConversionOptions(chunk_s=2.0, context_s=0.3, fade_s=0.05, f0_tracker="dio")
     conv = WorldConverter(female_voice, opts)
     whole = conv.convert(male_audio)
     for block in (160, 4000, 50_000):
@@ -55,7 +56,7 @@ def test_block_size_does_not_change_the_output(female_voice, male_audio):
 
 
 def test_chunked_long_input_has_no_gaps(female_voice, male_audio):
-    opts = WorldConverterOptions(chunk_s=2.0, context_s=0.3, fade_s=0.05, f0_tracker="dio")
+    opts = ConversionOptions(chunk_s=2.0, context_s=0.3, fade_s=0.05, f0_tracker="dio")
     x = np.concatenate([male_audio] * 2)
     y = WorldConverter(female_voice, opts).convert(x)
     assert y.shape == x.shape

@@ -220,9 +220,9 @@ def test_cli_debug_training_lowers_mel_loss(corpus, tmp_path):
 
 
 def test_adapting_a_voice_fits_its_recordings_and_survives_saving(corpus, female_wav, female_wav2, tmp_path):
-    from voxmorph.pipeline.enrol import enrol_voice
-    from voxmorph.pipeline.voice import load_voice, save_voice
     from voxmorph.train.adapter import adapt_voice
+    from voxmorph.voices.enrol import enrol_voice
+    from voxmorph.voices.voice import load_voice, save_voice
 
     torch.manual_seed(0)
     content = ContentEncoder(CONTENT_CONFIGS["debug"]).eval()

@@ -11,12 +11,12 @@ from conftest import harmonic_tone
 
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.errors import UserError
-from voxmorph.pipeline.store import VoiceStore
+from voxmorph.pipeline.streaming import PassThrough, run_stream
+from voxmorph.pipeline.world.stream import StreamingWorldConverter
 from voxmorph.realtime.clock import reblock, run_clock
 from voxmorph.realtime.engine import FADE_MS, LatencyPlan, LiveEngine
 from voxmorph.realtime.gate import VoiceGate
-from voxmorph.realtime.streaming import PassThrough, run_stream
-from voxmorph.realtime.world_stream import StreamingWorldConverter
+from voxmorph.voices.store import VoiceStore
 
 
 class SlowConverter:
@@ -152,8 +152,8 @@ def test_callback_never_waits_for_the_worker():
 
 
 def test_default_budget_is_40_ms_unless_the_look_ahead_needs_more():
+    from voxmorph.pipeline.streaming import PassThrough
     from voxmorph.realtime.engine import HEADROOM_MS, LatencyPlan
-    from voxmorph.realtime.streaming import PassThrough
 
     short, vocoded, long = PassThrough(16000, 80), PassThrough(16000, 80), PassThrough(16000, 160)
     # 12.5 ms (WORLD stream), 20 ms (WORLD stream + neural vocoder), 40 ms (neural stream)

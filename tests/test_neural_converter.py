@@ -12,9 +12,11 @@ from voxmorph.models.content import CONFIGS as CONTENT_CONFIGS
 from voxmorph.models.content import ContentEncoder
 from voxmorph.models.decoder import CONFIGS as DECODER_CONFIGS
 from voxmorph.models.decoder import MelDecoder
-from voxmorph.pipeline.enrol import enrol_voice
-from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralConverterOptions, NeuralModels
+from voxmorph.pipeline.neural.models import NeuralModels
+from voxmorph.pipeline.neural.offline import NeuralConverter
+from voxmorph.pipeline.options import ConversionOptions
 from voxmorph.pipeline.vocoder import NeuralVocoder
+from voxmorph.voices.enrol import enrol_voice
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def test_the_decoder_gets_f0_in_the_target_range(models, female_voice, male_audi
 
 def test_chunked_long_input_keeps_its_length(models, female_voice, male_audio):
     x = np.concatenate([male_audio] * 3)
-    options = NeuralConverterOptions(chunk_s=4.0, context_s=0.5, fade_s=0.05)
+    options = ConversionOptions(chunk_s=4.0, context_s=0.5, fade_s=0.05)
     y = NeuralConverter(female_voice, models, options).convert(x)
     assert y.shape == x.shape and np.isfinite(y).all()
 
@@ -58,7 +60,7 @@ def test_chunked_long_input_keeps_its_length(models, female_voice, male_audio):
 def test_an_adapter_is_used_only_with_its_own_decoder(models, female_voice):
     from dataclasses import replace
 
-    from voxmorph.pipeline.voice import VoiceAdapter
+    from voxmorph.voices.voice import VoiceAdapter
 
     config = models.decoder.config
     arrays = {"u": np.ones(config.channels, np.float32),
@@ -78,7 +80,7 @@ def _band_residual(models, voice, files) -> np.ndarray:
     from voxmorph.audio.features import energy_db, log_mel
     from voxmorph.audio.io import load_audio
     from voxmorph.models.decoder import rebuild_mel
-    from voxmorph.pipeline.calibration import SOUND_RANGE_DB
+    from voxmorph.pipeline.neural.calibration import SOUND_RANGE_DB
 
     total, frames = 0.0, 0
     for f in files:
@@ -96,8 +98,8 @@ def _band_residual(models, voice, files) -> np.ndarray:
 
 def test_calibration_cancels_the_decoders_mean_colour_on_the_voices_recordings(
         models, female_voice, female_wav, female_wav2, tmp_path):
-    from voxmorph.pipeline.calibration import METHOD, calibrate_voice
-    from voxmorph.pipeline.voice import load_voice, save_voice
+    from voxmorph.pipeline.neural.calibration import METHOD, calibrate_voice
+    from voxmorph.voices.voice import load_voice, save_voice
 
     files = [female_wav, female_wav2]
     calibrated = calibrate_voice(female_voice, files, models)
@@ -153,8 +155,8 @@ def test_cli_round_trip_enrol_with_adapt_then_convert_and_live(female_wav, femal
 
 def test_builtin_voices_are_calibrated_to_the_shipped_decoder():
     """After the shipped decoder changes: scripts/make_builtin_voices.py --calibrate-only."""
-    from voxmorph.pipeline.calibration import METHOD
-    from voxmorph.pipeline.store import VoiceStore
+    from voxmorph.pipeline.neural.calibration import METHOD
+    from voxmorph.voices.store import VoiceStore
 
     shipped = NeuralModels.load()
     store = VoiceStore()

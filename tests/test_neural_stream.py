@@ -12,17 +12,17 @@ import torch
 
 from voxmorph.audio.constants import HOP
 from voxmorph.audio.features import energy_db, log_mel
+from voxmorph.audio.yin import yin_f0
 from voxmorph.models.content import CONFIGS as CONTENT_CONFIGS
 from voxmorph.models.content import ContentEncoder, ContentStream
 from voxmorph.models.decoder import CONFIGS as DECODER_CONFIGS
 from voxmorph.models.decoder import DecoderAdapter, DecoderStream, MelDecoder
 from voxmorph.models.frame_neural import FrameContent, FrameDecoder
-from voxmorph.pipeline.enrol import enrol_voice
-from voxmorph.pipeline.neural_converter import NeuralModels
+from voxmorph.pipeline.neural.models import NeuralModels
+from voxmorph.pipeline.neural.stream import StreamingNeuralConverter
+from voxmorph.pipeline.streaming import run_stream
 from voxmorph.pipeline.vocoder import NeuralVocoder
-from voxmorph.realtime.neural_stream import StreamingNeuralConverter
-from voxmorph.realtime.streaming import run_stream
-from voxmorph.realtime.yin import yin_f0
+from voxmorph.voices.enrol import enrol_voice
 
 
 @pytest.fixture(scope="module")

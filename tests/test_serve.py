@@ -17,8 +17,8 @@ from test_cli import assert_user_error, run
 
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.io import load_audio
-from voxmorph.realtime.world_stream import FRAME_HOP
-from voxmorph.realtime.yin import yin_f0
+from voxmorph.audio.yin import yin_f0
+from voxmorph.pipeline.world.stream import FRAME_HOP
 from voxmorph.serve.app import HEADER, create_app
 
 CHROMIUM = "/usr/bin/chromium"

@@ -11,14 +11,14 @@ from voxmorph.audio import world
 from voxmorph.audio.constants import HOP, SAMPLE_RATE
 from voxmorph.audio.f0 import HarvestF0
 from voxmorph.audio.world_mel import render_log_mel
+from voxmorph.audio.yin import PitchTracker, yin_f0
 from voxmorph.models.excitation import SYN_BINS
 from voxmorph.models.vocoder import CONFIGS, SourceFilterVocoder
-from voxmorph.pipeline.store import VoiceStore
-from voxmorph.realtime.neural_synth import EXTRA_DELAY, NeuralFrameSynth
-from voxmorph.realtime.pulse_synth import PulseSynth
-from voxmorph.realtime.streaming import run_stream
-from voxmorph.realtime.world_stream import FFT_SIZE, FRAME_HOP, StreamingWorldConverter
-from voxmorph.realtime.yin import PitchTracker, yin_f0
+from voxmorph.pipeline.streaming import run_stream
+from voxmorph.pipeline.world.neural_synth import EXTRA_DELAY, NeuralFrameSynth
+from voxmorph.pipeline.world.pulse_synth import PulseSynth
+from voxmorph.pipeline.world.stream import FFT_SIZE, FRAME_HOP, StreamingWorldConverter
+from voxmorph.voices.store import VoiceStore
 
 
 @pytest.fixture(scope="module", params=["pulse", "neural"])
@@ -126,7 +126,7 @@ def test_yin_calls_silence_and_noise_unvoiced():
 
 
 def test_pitch_tracker_state_carries_across_calls(female_audio):
-    from voxmorph.realtime.yin import HALF_SPAN, yin_curves
+    from voxmorph.audio.yin import HALF_SPAN, yin_curves
 
     x = np.pad(female_audio[:16000].astype(np.float64), (HALF_SPAN, HALF_SPAN + FRAME_HOP))
     idx = (np.arange(200) * FRAME_HOP)[:, None] + np.arange(2 * HALF_SPAN)[None, :]
@@ -169,7 +169,7 @@ def _noisy_tone(seconds: float = 2.0):
 
 
 def test_denoiser_removes_steady_noise_and_keeps_the_tone():
-    from voxmorph.realtime.denoise import StreamingDenoiser
+    from voxmorph.pipeline.denoise import StreamingDenoiser
 
     tone, noise = _noisy_tone()
     d = StreamingDenoiser()
@@ -183,8 +183,8 @@ def test_denoiser_removes_steady_noise_and_keeps_the_tone():
 
 
 def test_chain_adds_delays_and_equals_running_both():
-    from voxmorph.realtime.denoise import StreamingDenoiser
-    from voxmorph.realtime.streaming import Chain
+    from voxmorph.pipeline.denoise import StreamingDenoiser
+    from voxmorph.pipeline.streaming import Chain
 
     tone, noise = _noisy_tone(1.0)
     conv = StreamingWorldConverter(VoiceStore().get("vcc-tf1"))

@@ -158,8 +158,8 @@ def test_shipped_vocoder_rebuilds_an_unseen_speaker(male_wav):
     from pystoi import stoi
 
     from voxmorph.audio.io import load_audio
+    from voxmorph.audio.yin import yin_f0
     from voxmorph.pipeline.vocoder import NeuralVocoder
-    from voxmorph.realtime.yin import yin_f0
 
     x = load_audio(male_wav)
     voc = NeuralVocoder.load()

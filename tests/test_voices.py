@@ -10,9 +10,9 @@ import soundfile as sf
 
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.errors import AudioError, VoiceError
-from voxmorph.pipeline.enrol import enrol_voice
-from voxmorph.pipeline.store import VoiceStore
-from voxmorph.pipeline.voice import load_voice, save_voice
+from voxmorph.voices.enrol import enrol_voice
+from voxmorph.voices.store import VoiceStore
+from voxmorph.voices.voice import load_voice, save_voice
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_enrol_refuses_two_speakers_but_not_one(female_wav, female_wav2, male_wa
 
 
 def test_speaker_groups_split_two_clusters_only():
-    from voxmorph.pipeline.recording_checks import several_speakers, speaker_groups
+    from voxmorph.voices.checks import several_speakers, speaker_groups
 
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(256), rng.standard_normal(256)

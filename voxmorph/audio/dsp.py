@@ -89,3 +89,14 @@ def denoise(x: np.ndarray, reduction_db: float = 12.0) -> np.ndarray:
     gain = signal.lfilter([0.5], [1.0, -0.5], gain, axis=1)  # one-pole smoothing over frames
     _, y = signal.istft(spec * gain, nperseg=WIN_LENGTH, noverlap=WIN_LENGTH - HOP, nfft=N_FFT)
     return y[: x.size].astype(np.float32)
+
+
+def soft_limit(y: np.ndarray, knee: float = 0.9) -> np.ndarray:
+    """Identity below ``knee``; above it, a tanh curve that never reaches 1 (no hard clipping)."""
+    a = np.abs(y)
+    over = a > knee
+    if not over.any():
+        return y
+    out = y.copy()
+    out[over] = np.sign(y[over]) * (knee + (1 - knee) * np.tanh((a[over] - knee) / (1 - knee)))
+    return out

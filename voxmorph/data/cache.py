@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from tqdm import tqdm
 
 from voxmorph.audio.constants import FRAME_RATE, HOP, SAMPLE_RATE
 from voxmorph.audio.f0 import get_tracker
 from voxmorph.audio.io import atomic_path, load_audio
 from voxmorph.data.corpora import Utterance, path_tail
+from voxmorph.paths import user_cache_dir
 
 CACHE_VERSION = 1
 F0_TRACKER = "harvest"
@@ -34,9 +34,7 @@ F0_PACK = "f0.npz"
 
 
 def default_cache_dir() -> Path:
-    home = os.environ.get("VOXMORPH_HOME")
-    base = Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("voxmorph", appauthor=False))
-    return base / "features"
+    return user_cache_dir() / "features"
 
 
 @dataclass(frozen=True)

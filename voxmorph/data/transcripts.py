@@ -25,7 +25,7 @@ from pathlib import Path
 from voxmorph.audio.io import atomic_path
 from voxmorph.data.corpora import Utterance, path_tail, read_corpus
 from voxmorph.errors import UserError
-from voxmorph.eval.metrics import edit_distance
+from voxmorph.text.distance import edit_distance
 from voxmorph.text.phonemes import phonemize
 
 PARALLEL_CORPORA = ("vcc",)

@@ -28,10 +28,9 @@ from voxmorph.audio.io import load_audio
 from voxmorph.data.corpora import read_corpus
 from voxmorph.data.synthetic import SyntheticVoice, generate
 from voxmorph.errors import UserError
-from voxmorph.eval.metrics import edit_distance
 from voxmorph.eval.report import write_report
-from voxmorph.models.content import ContentEncoder
-from voxmorph.pipeline.recognise import best_path
+from voxmorph.models.content import ContentEncoder, best_path
+from voxmorph.text.distance import edit_distance
 from voxmorph.text.phonemes import encode, phonemize
 
 HELD_OUT_VOICES = (

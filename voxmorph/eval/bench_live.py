@@ -27,10 +27,10 @@ from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.io import load_audio
 from voxmorph.errors import UserError
 from voxmorph.eval.report import write_report
+from voxmorph.pipeline.streaming import PassThrough
 from voxmorph.realtime.clock import reblock, run_clock
 from voxmorph.realtime.engine import LatencyPlan, LiveEngine
 from voxmorph.realtime.gate import VoiceGate
-from voxmorph.realtime.streaming import PassThrough
 
 QUALITY_PAIRS = [("VCC2SF1", "VCC2TM1"), ("VCC2SM1", "VCC2TF1"), ("VCC2SF1", "VCC2TF1"),
                  ("VCC2SM1", "VCC2TM1")]
@@ -127,10 +127,10 @@ def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = 
     sentence against the real target's recording of it."""
     from voxmorph.eval.metrics import Analysis, mcd
     from voxmorph.models.speaker import SpeakerEncoder, cosine
-    from voxmorph.pipeline.calibration import calibrate_voice
     from voxmorph.pipeline.converters import offline_converter, streaming_converter
-    from voxmorph.pipeline.enrol import enrol_voice
-    from voxmorph.pipeline.neural_converter import NeuralModels
+    from voxmorph.pipeline.neural.calibration import calibrate_voice
+    from voxmorph.pipeline.neural.models import NeuralModels
+    from voxmorph.voices.enrol import enrol_voice
 
     enc = SpeakerEncoder.shared()
     rows = []
@@ -177,14 +177,15 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
                    progress=None, model: str = "world", vocoder: str = "world") -> str:
     """The live benchmark of converter ``model`` (with ``vocoder`` synthesis for the WORLD
     converter), streamed and, for the quality rows, offline."""
-    from voxmorph.pipeline.converters import streaming_converter
+    from voxmorph.pipeline.converters import for_streaming, streaming_converter
 
     if not (data / "VCC2SM1").is_dir():
         raise UserError(f"{data}: not the VCC2018 evaluation set (no VCC2SM1 folder)")
     speech = np.concatenate([load_audio(data / "VCC2SM1" / f"300{i:02d}.flac") for i in range(11, 36)])
     speech = speech[: int(seconds * SAMPLE_RATE)]
-    from voxmorph.pipeline.store import VoiceStore
+    from voxmorph.voices.store import VoiceStore
 
+    for_streaming()
     conv = streaming_converter(model, VoiceStore().get("vcc-tf1"), vocoder=vocoder)
     plan = LatencyPlan.for_budget(None, conv)
     identity = PassThrough(SAMPLE_RATE, conv.hop)

@@ -77,8 +77,8 @@ def _utt(data: Path, speaker: str, i: int) -> Path:
 def _converters(tgt: str, files: Sequence[Path], options: BenchOptions, suffix: str = ""
                 ) -> tuple[list, dict]:
     """``[(system name, converter)]`` for a target enrolled from ``files``, and timings."""
-    from voxmorph.pipeline.enrol import enrol_voice
-    from voxmorph.pipeline.world_converter import WorldConverter
+    from voxmorph.pipeline.world.offline import WorldConverter
+    from voxmorph.voices.enrol import enrol_voice
 
     t0 = time.perf_counter()
     voice = enrol_voice(tgt, files)
@@ -90,8 +90,9 @@ def _converters(tgt: str, files: Sequence[Path], options: BenchOptions, suffix: 
         synthesise = NeuralVocoder.load().synthesise_world
         systems.append((VOCODER + suffix, WorldConverter(voice, synthesise=synthesise)))
     if options.neural:
-        from voxmorph.pipeline.calibration import calibrate_voice
-        from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralModels
+        from voxmorph.pipeline.neural.calibration import calibrate_voice
+        from voxmorph.pipeline.neural.models import NeuralModels
+        from voxmorph.pipeline.neural.offline import NeuralConverter
         from voxmorph.train.adapter import adapt_voice
 
         models = NeuralModels.load(*options.models)

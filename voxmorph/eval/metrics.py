@@ -3,20 +3,19 @@
 - :func:`mcd`: mel-cepstral distortion (dB) after DTW, coefficients 1..24, alpha 0.42;
 - :func:`f0_metrics`: log-F0 correlation and RMSE (cents) on frames voiced in both signals;
 - :func:`speaker_similarity`: cosine of GE2E (resemblyzer) embeddings;
-- :func:`cer`: character error rate between two transcripts;
+- :func:`cer`: character error rate between two transcripts (from :mod:`voxmorph.text.distance`);
 - :func:`waveform_correlation`: peak normalised cross-correlation within a small lag;
 - :func:`dnsmos`: DNSMOS P.835 OVRL/SIG/BAK (speechmos, bundled ONNX models).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from voxmorph.audio import world
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.f0 import F0Tracker, HarvestF0
+from voxmorph.text.distance import cer, edit_distance  # noqa: F401  (the judge's metrics, in one namespace)
 
 MCD_ORDER = 24
 MCD_CONST = 10.0 / np.log(10.0) * np.sqrt(2.0)
@@ -95,25 +94,6 @@ def speaker_similarity(embedding: np.ndarray, reference: np.ndarray) -> float:
     from voxmorph.models.speaker import cosine
 
     return cosine(embedding, reference)
-
-
-def edit_distance(a: Sequence, b: Sequence) -> int:
-    """Levenshtein distance between two sequences (strings, phone lists)."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def cer(reference: str, hypothesis: str) -> float:
-    """Character error rate of ``hypothesis`` against ``reference`` (spaces normalised)."""
-    ref, hyp = " ".join(reference.lower().split()), " ".join(hypothesis.lower().split())
-    if not ref:
-        return 0.0 if not hyp else 1.0
-    return edit_distance(ref, hyp) / len(ref)
 
 
 def waveform_correlation(a: np.ndarray, b: np.ndarray, max_lag_s: float = 0.05) -> float:

@@ -110,6 +110,12 @@ class ContentStream:
         return self.process(pad)
 
 
+def best_path(logits: torch.Tensor) -> list[int]:
+    """``(symbols, T)`` CTC logits -> symbol ids: best symbol per frame, repeats merged, blanks dropped."""
+    best = logits.argmax(0).tolist()
+    return [s for i, s in enumerate(best) if s != 0 and (i == 0 or s != best[i - 1])]
+
+
 _FOLDER = ModelFolder(KIND, FORMAT_VERSION, "content encoder")
 
 

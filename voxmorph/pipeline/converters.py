@@ -3,6 +3,11 @@
 ``neural`` (the CLI's default): content encoder + VAE decoder + neural vocoder (the vocoder choice
 does not apply). ``world``: the no-training baseline (WORLD analysis, voice mapping, WORLD or
 neural-vocoder synthesis). Models load from the package's weights; nothing is fetched.
+
+Streaming converters run one 10 ms frame per call; tensors that small only pay for a second
+intra-op thread's synchronisation (measured: compute RTF 1.1 with one thread, 4.8 with two), so
+the entry points that stream (``live``, ``serve``, ``bench live``) call
+:func:`for_streaming` once before building one.
 """
 
 from __future__ import annotations
@@ -10,36 +15,44 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from voxmorph.errors import UserError
-from voxmorph.pipeline.voice import Voice
-from voxmorph.pipeline.voice_mapping import MappingOptions
+from voxmorph.pipeline.options import ConversionOptions
+from voxmorph.voices.mapping import MappingOptions
+from voxmorph.voices.voice import Voice
 
 if TYPE_CHECKING:
-    from voxmorph.pipeline.neural_converter import NeuralModels
+    from voxmorph.pipeline.neural.models import NeuralModels
 
 MODELS = ("world", "neural")
 VOCODERS = ("world", "neural")
 
 
-def _check(model: str, vocoder: str) -> None:
+def check_choice(model: str, vocoder: str) -> None:
+    """A one-line error unless ``model`` and ``vocoder`` name a converter and a synthesis that combine."""
     if model not in MODELS:
         raise UserError(f"unknown converter '{model}'; choose {' or '.join(MODELS)}")
     if vocoder not in VOCODERS:
         raise UserError(f"unknown vocoder '{vocoder}'; choose {' or '.join(VOCODERS)}")
 
 
+def for_streaming() -> None:
+    """Set this process up for frame-sized calls: one torch thread (see the module doc)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str = "harvest",
                       denoise: bool = False, mapping: MappingOptions | None = None):
-    """A converter for files (``convert(x)``, ``reset()``)."""
-    _check(model, vocoder)
-    mapping = mapping or MappingOptions()
+    """A converter for files (``convert(x)``, ``convert_stream(blocks)``, ``reset()``)."""
+    check_choice(model, vocoder)
+    options = ConversionOptions(mapping or MappingOptions(), f0_tracker=f0, denoise=denoise)
     if model == "neural":
-        from voxmorph.pipeline.neural_converter import NeuralConverter, NeuralConverterOptions, NeuralModels
+        from voxmorph.pipeline.neural.models import NeuralModels
+        from voxmorph.pipeline.neural.offline import NeuralConverter
 
-        options = NeuralConverterOptions(mapping, f0_tracker=f0, denoise=denoise)
         return NeuralConverter(target, NeuralModels.load(), options)
-    from voxmorph.pipeline.world_converter import WorldConverter, WorldConverterOptions
+    from voxmorph.pipeline.world.offline import WorldConverter
 
-    options = WorldConverterOptions(mapping, f0_tracker=f0, denoise=denoise)
     if vocoder == "neural":
         from voxmorph.pipeline.vocoder import NeuralVocoder
 
@@ -49,21 +62,15 @@ def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str
 
 def streaming_converter(model: str, target: Voice, source: Voice | None = None, vocoder: str = "world",
                         models: NeuralModels | None = None):
-    """A :class:`~voxmorph.realtime.streaming.StreamingConverter` for the live engine; ``models``:
+    """A :class:`~voxmorph.pipeline.streaming.StreamingConverter` for the live engine; ``models``:
     already loaded :class:`NeuralModels` to share between voices (default: the shipped ones)."""
-    _check(model, vocoder)
-    if model == "neural" or vocoder == "neural":
-        import torch
-
-        # one 10 ms frame per call: tensors that small only pay for a second intra-op thread's
-        # synchronisation (measured: compute RTF 1.1 with one thread, 4.8 with two)
-        torch.set_num_threads(1)
+    check_choice(model, vocoder)
     if model == "neural":
-        from voxmorph.pipeline.neural_converter import NeuralModels
-        from voxmorph.realtime.neural_stream import StreamingNeuralConverter
+        from voxmorph.pipeline.neural.models import NeuralModels
+        from voxmorph.pipeline.neural.stream import StreamingNeuralConverter
 
         return StreamingNeuralConverter(target, models or NeuralModels.load(), source)
-    from voxmorph.realtime.world_stream import StreamingWorldConverter
+    from voxmorph.pipeline.world.stream import StreamingWorldConverter
 
     if vocoder == "neural":
         from voxmorph.pipeline.vocoder import NeuralVocoder

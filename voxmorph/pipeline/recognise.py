@@ -8,14 +8,9 @@ import numpy as np
 import torch
 
 from voxmorph.audio.features import log_mel
-from voxmorph.models.content import ContentEncoder, load_content
+from voxmorph.models.content import ContentEncoder, best_path, load_content
+from voxmorph.paths import shipped_model
 from voxmorph.text.phonemes import decode
-
-
-def best_path(logits: torch.Tensor) -> list[int]:
-    """``(symbols, T)`` CTC logits -> symbol ids: best symbol per frame, repeats merged, blanks dropped."""
-    best = logits.argmax(0).tolist()
-    return [s for i, s in enumerate(best) if s != 0 and (i == 0 or s != best[i - 1])]
 
 
 class PhoneRecogniser:
@@ -26,9 +21,7 @@ class PhoneRecogniser:
 
     @classmethod
     def load(cls, folder: str | Path | None = None) -> PhoneRecogniser:
-        from voxmorph.pipeline.neural_converter import WEIGHTS
-
-        model, _ = load_content(folder or WEIGHTS / "content")
+        model, _ = load_content(folder or shipped_model("content"))
         return cls(model)
 
     @torch.inference_mode()

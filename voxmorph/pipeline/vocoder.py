@@ -26,13 +26,10 @@ from voxmorph.errors import UserError
 from voxmorph.models.excitation import centred_f0
 from voxmorph.models.onnx import ONNX_FILE
 from voxmorph.models.vocoder import SourceFilterVocoder, VocoderStream, load_vocoder
+from voxmorph.paths import shipped_model
 
 CHUNK_FRAMES = 3000
 """Frames (30 s) above which synthesis runs through the stream in chunks, in bounded memory."""
-
-DEFAULT_VOCODER_DIR = Path(__file__).resolve().parent.parent / "models" / "weights" / "vocoder"
-"""The shipped vocoder (safetensors + config.json with its model card)."""
-
 
 class Vocoder(Protocol):
     name: str
@@ -72,7 +69,7 @@ class NeuralVocoder:
 
     @classmethod
     def load(cls, folder: str | Path | None = None, **kw) -> NeuralVocoder:
-        folder = Path(folder) if folder else DEFAULT_VOCODER_DIR
+        folder = Path(folder) if folder else shipped_model("vocoder")
         if not (folder / "config.json").exists():
             raise UserError(f"{folder}: no trained vocoder here (config.json missing)")
         model, meta = load_vocoder(folder)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voxmorph.errors import UserError
+from voxmorph.pipeline.streaming import StreamingConverter
 from voxmorph.realtime.buffers import BlockRing
 from voxmorph.realtime.gate import GatedStream, VoiceGate
-from voxmorph.realtime.streaming import StreamingConverter
 
 PREFERRED_BLOCK_MS = 10.0
 SMALL_BLOCK_MS = 5.0

@@ -24,9 +24,9 @@ from fastapi.staticfiles import StaticFiles
 
 from voxmorph.errors import UserError
 from voxmorph.pipeline.converters import streaming_converter
-from voxmorph.pipeline.store import VoiceStore
+from voxmorph.pipeline.streaming import StreamingConverter
 from voxmorph.realtime.gate import GatedStream, VoiceGate
-from voxmorph.realtime.streaming import StreamingConverter
+from voxmorph.voices.store import VoiceStore
 
 STATIC = Path(__file__).parent / "static"
 HEADER = struct.Struct("<d")
@@ -53,7 +53,7 @@ def create_app(store: VoiceStore | None = None, default_voice: str = "vcc-tf1",
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     models = None
     if model == "neural":
-        from voxmorph.pipeline.neural_converter import NeuralModels
+        from voxmorph.pipeline.neural.models import NeuralModels
 
         models = NeuralModels.load()  # once, shared by every voice's converter
     converters: dict[str, StreamingConverter] = {}

@@ -24,10 +24,10 @@ from voxmorph.data.corpora import Utterance
 from voxmorph.data.segments import SegmentDataset
 from voxmorph.models.content import ContentEncoder
 from voxmorph.models.decoder import DecoderAdapter, MelDecoder, VoiceConditioning, load_adapter, save_adapter
-from voxmorph.pipeline.voice import ADAPTER_KEYS, Voice, VoiceAdapter
 from voxmorph.train.decoder import reconstruction_inputs
 from voxmorph.train.loop import LoopConfig, train
 from voxmorph.train.recipe import Phase, Sample, StepOutput
+from voxmorph.voices.voice import ADAPTER_KEYS, Voice, VoiceAdapter
 
 EVAL_SEGMENTS = 32
 EVAL_SEED = 7_777

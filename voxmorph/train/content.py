@@ -22,10 +22,9 @@ from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.utterances import LabelledUtterance, Perturbation, UtteranceDataset, collate
 from voxmorph.errors import UserError
-from voxmorph.eval.metrics import edit_distance
 from voxmorph.models.adversary import SpeakerClassifier, confusion_loss, reverse_gradient
-from voxmorph.models.content import CONFIGS, ContentEncoder, load_content, save_content
-from voxmorph.pipeline.recognise import best_path
+from voxmorph.models.content import CONFIGS, ContentEncoder, best_path, load_content, save_content
+from voxmorph.text.distance import edit_distance
 from voxmorph.text.phonemes import SYMBOLS, encode, phonemize
 from voxmorph.train.alignment import IGNORE, align_phones, silence_probability
 from voxmorph.train.recipe import Phase, Sample, StepOutput

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxmorph.audio import world
-from voxmorph.pipeline.analysis import MCEP_ORDER, VoiceStatistics
+from voxmorph.voices.statistics import MCEP_ORDER, VoiceStatistics
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The neural vocoder as the live WORLD converter's frame synthesiser.
 
-Drop-in for :class:`~voxmorph.realtime.pulse_synth.PulseSynth`: ``process(f0, sp, ap)`` takes
+Drop-in for :class:`~voxmorph.pipeline.world.pulse_synth.PulseSynth`: ``process(f0, sp, ap)`` takes
 5 ms WORLD frames and returns 80 samples per frame. Every other frame (the 10 ms grid of the
 vocoder) is rendered to log-mel (:func:`voxmorph.audio.world_mel.render_log_mel`) and fed to a
 :class:`~voxmorph.models.frame_vocoder.FrameVocoder` (the numpy form of the vocoder stream); its

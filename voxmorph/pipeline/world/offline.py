@@ -1,7 +1,7 @@
 """The no-training baseline converter: WORLD analysis, statistical voice mapping, WORLD synthesis.
 
 Per chunk of source audio: WORLD analysis (F0 tracker of choice, CheapTrick envelope, D4C
-aperiodicity); the voice mapping of :mod:`voxmorph.pipeline.voice_mapping` (log-Gaussian F0,
+aperiodicity); the voice mapping of :mod:`voxmorph.voices.mapping` (log-Gaussian F0,
 vocal-tract-length frequency warp of envelope and aperiodicity, per-coefficient mel-cepstral
 mean/std mapping applied as a smooth gain curve); synthesis by WORLD or, injected, the neural
 vocoder (:meth:`voxmorph.pipeline.vocoder.NeuralVocoder.synthesise_world`).
@@ -13,41 +13,24 @@ enrolment and a file of any length streams through in constant memory.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from voxmorph.audio import world
 from voxmorph.audio.constants import SAMPLE_RATE
-from voxmorph.audio.dsp import denoise
+from voxmorph.audio.dsp import denoise, soft_limit
 from voxmorph.audio.f0 import get_tracker
-from voxmorph.pipeline.analysis import MCEP_ORDER, StatsAccumulator
 from voxmorph.pipeline.chunking import ChunkedConverter
-from voxmorph.pipeline.voice import Voice
-from voxmorph.pipeline.voice_mapping import MappingOptions, VoiceMapping
-
-
-@dataclass(frozen=True)
-class WorldConverterOptions:
-    """Settings of :class:`WorldConverter`.
-
-    ``mapping``: the voice mapping; ``f0_tracker``: name in
-    :data:`voxmorph.audio.f0.F0_TRACKERS`; ``chunk_s``, ``context_s``, ``fade_s``: chunking of
-    long inputs.
-    """
-
-    mapping: MappingOptions = MappingOptions()
-    f0_tracker: str = "harvest"
-    denoise: bool = False
-    chunk_s: float = 10.0
-    context_s: float = 0.5
-    fade_s: float = 0.05
+from voxmorph.pipeline.options import ConversionOptions
+from voxmorph.voices.mapping import VoiceMapping
+from voxmorph.voices.statistics import MCEP_ORDER, StatsAccumulator
+from voxmorph.voices.voice import Voice
 
 
 class WorldConverter(ChunkedConverter):
     """Converts any voice to ``target``; ``(n,)`` float32 16 kHz in, same length out."""
 
-    def __init__(self, target: Voice, options: WorldConverterOptions = WorldConverterOptions(),
+    def __init__(self, target: Voice, options: ConversionOptions = ConversionOptions(),
                  synthesise: Callable[[world.WorldFeatures], np.ndarray] = world.synthesise):
         self.mapping = VoiceMapping(target.stats, options.mapping)
         self.synthesise = synthesise
@@ -82,5 +65,5 @@ class WorldConverter(ChunkedConverter):
         feats.sp, feats.ap = sp, ap
         y = self.synthesise(feats)
         y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
-        return np.clip(y, -1.0, 1.0)
+        return soft_limit(y)
 

@@ -3,7 +3,7 @@
 Per 10 ms frame ``t`` (centred at sample ``t * HOP``), once :data:`AHEAD` samples past its centre
 have arrived: the log-mel and energy of the offline front end (:func:`voxmorph.audio.features.log_mel`,
 :func:`~voxmorph.audio.features.energy_db`, the same windows computed with numpy) and the causal
-YIN F0 tracker of :mod:`voxmorph.realtime.yin`. The content encoder's stream gives frame ``t``'s
+YIN F0 tracker of :mod:`voxmorph.audio.yin`. The content encoder's stream gives frame ``t``'s
 content ``lookahead`` frames later; the decoder's stream turns it, the target-range F0 and the
 energy into the target's log-mel (its own look-ahead later, if it has one); the vocoder renders
 it. All three run as their numpy frame twins (:mod:`voxmorph.models.frame_neural`,
@@ -27,16 +27,16 @@ import numpy as np
 import torch
 
 from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, F_MAX, HOP, N_FFT, SAMPLE_RATE, WIN_LENGTH
+from voxmorph.audio.dsp import soft_limit
 from voxmorph.audio.features import LOG_FLOOR, mel_filterbank
+from voxmorph.audio.yin import HALF_SPAN, PitchTracker, yin_curves
 from voxmorph.models.decoder import frame_conditioning
 from voxmorph.models.frame_neural import FrameContent, FrameDecoder
 from voxmorph.models.frame_vocoder import FrameVocoder, sample_f0
-from voxmorph.pipeline.analysis import StatsAccumulator
-from voxmorph.pipeline.neural_converter import NeuralModels
-from voxmorph.pipeline.voice import Voice
-from voxmorph.pipeline.voice_mapping import MappingOptions, VoiceMapping
-from voxmorph.realtime.world_stream import soft_limit
-from voxmorph.realtime.yin import HALF_SPAN, PitchTracker, yin_curves
+from voxmorph.pipeline.neural.models import NeuralModels
+from voxmorph.voices.mapping import MappingOptions, VoiceMapping
+from voxmorph.voices.statistics import StatsAccumulator
+from voxmorph.voices.voice import Voice
 
 AHEAD = max(N_FFT // 2, HALF_SPAN)
 """Samples past a frame's centre that its analysis reads."""

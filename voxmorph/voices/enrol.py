@@ -16,9 +16,9 @@ from voxmorph.audio.io import iter_blocks, probe
 from voxmorph.audio.vad import VoiceActivityDetector
 from voxmorph.errors import AudioError, VoiceError
 from voxmorph.models.speaker import SpeakerEncoder
-from voxmorph.pipeline import recording_checks as checks
-from voxmorph.pipeline.analysis import StatsAccumulator
-from voxmorph.pipeline.voice import Voice, VoiceInfo, check_name
+from voxmorph.voices import checks
+from voxmorph.voices.statistics import StatsAccumulator
+from voxmorph.voices.voice import Voice, VoiceInfo, check_name
 
 MIN_SPEECH_S = 3.0
 """Least speech (after removing pauses) a voice can be enrolled from."""
@@ -41,7 +41,7 @@ def enrol_voice(
     ``progress`` is called with the seconds of input just processed. Raises
     :class:`AudioError` for an unusable file and :class:`VoiceError` for too little speech or, with
     ``check``, recordings that are clipped, too noisy or hold more than one speaker
-    (:mod:`voxmorph.pipeline.recording_checks`).
+    (:mod:`voxmorph.voices.checks`).
     """
     check_name(name)
     if not files:

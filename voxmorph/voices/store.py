@@ -7,22 +7,18 @@ a built-in voice's name, so a name always means one voice.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
-import platformdirs
-
 from voxmorph.errors import VoiceError
-from voxmorph.pipeline.voice import Voice, check_name, load_voice, save_voice
+from voxmorph.paths import BUILTIN_VOICES_DIR, user_data_dir
+from voxmorph.voices.voice import Voice, check_name, load_voice, save_voice
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "voices" / "builtin"
+BUILTIN_DIR = BUILTIN_VOICES_DIR
 
 
 def user_voice_dir() -> Path:
-    home = os.environ.get("VOXMORPH_HOME")
-    base = Path(home) if home else Path(platformdirs.user_data_dir("voxmorph", appauthor=False))
-    return base / "voices"
+    return user_data_dir() / "voices"
 
 
 class VoiceStore:

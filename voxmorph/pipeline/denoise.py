@@ -27,7 +27,7 @@ class DenoiseOptions:
 
 
 class StreamingDenoiser:
-    """:class:`~voxmorph.realtime.streaming.StreamingConverter` that only removes noise."""
+    """:class:`~voxmorph.pipeline.streaming.StreamingConverter` that only removes noise."""
 
     sample_rate = SAMPLE_RATE
 

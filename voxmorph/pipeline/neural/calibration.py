@@ -27,10 +27,10 @@ from voxmorph.audio.features import energy_db, log_mel
 from voxmorph.audio.io import iter_blocks
 from voxmorph.errors import VoiceError
 from voxmorph.models.decoder import MEL_STD, rebuild_mel
-from voxmorph.pipeline.voice import Voice, VoiceAdapter
+from voxmorph.voices.voice import Voice, VoiceAdapter
 
 if TYPE_CHECKING:
-    from voxmorph.pipeline.neural_converter import NeuralModels
+    from voxmorph.pipeline.neural.models import NeuralModels
 
 BLOCK_S = 20.0
 """Seconds of a recording rebuilt at a time (memory stays flat for long recordings)."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from voxmorph.errors import VoiceError
 from voxmorph.models.speaker import EMBED_DIM
-from voxmorph.pipeline.analysis import MCEP_ORDER, N_FORMANTS, VoiceStatistics
+from voxmorph.voices.statistics import MCEP_ORDER, N_FORMANTS, VoiceStatistics
 
 FORMAT_VERSION = 1
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -49,7 +49,7 @@ ADAPTER_KEYS = ("u", "film", "mel_bias")
 @dataclass(frozen=True)
 class VoiceAdapter:
     """A voice's own decoder conditioning (see :class:`voxmorph.models.decoder.DecoderAdapter`), trained
-    (``voxmorph.train.adapter``) or measured (``voxmorph.pipeline.calibration``), valid only for the
+    (``voxmorph.train.adapter``) or measured (``voxmorph.pipeline.neural.calibration``), valid only for the
     decoder whose weights hash to ``decoder``."""
 
     decoder: str

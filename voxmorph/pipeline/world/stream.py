@@ -1,10 +1,10 @@
 """The WORLD baseline as a streaming converter: frame-wise analysis, mapping and synthesis.
 
 Per 5 ms frame, once ``LOOKAHEAD`` samples beyond its centre have arrived: YIN F0 with the causal
-tracker of :mod:`voxmorph.realtime.yin`; CheapTrick envelope and D4C aperiodicity on a fixed
-window around the frame; the voice mapping of :mod:`voxmorph.pipeline.voice_mapping`; synthesis
-by :class:`~voxmorph.realtime.pulse_synth.PulseSynth` or, given a trained vocoder,
-:class:`~voxmorph.realtime.neural_synth.NeuralFrameSynth`. Each frame reads a fixed window and every
+tracker of :mod:`voxmorph.audio.yin`; CheapTrick envelope and D4C aperiodicity on a fixed
+window around the frame; the voice mapping of :mod:`voxmorph.voices.mapping`; synthesis
+by :class:`~voxmorph.pipeline.world.pulse_synth.PulseSynth` or, given a trained vocoder,
+:class:`~voxmorph.pipeline.world.neural_synth.NeuralFrameSynth`. Each frame reads a fixed window and every
 running quantity (tracker, source statistics, synthesiser) advances frame by frame, so the output
 is the same whatever the block sizes.
 
@@ -24,13 +24,14 @@ import pyworld
 
 from voxmorph.audio import world
 from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, SAMPLE_RATE, WORLD_FRAME_PERIOD_MS
+from voxmorph.audio.dsp import soft_limit
+from voxmorph.audio.yin import HALF_SPAN, PitchTracker, yin_curves
 from voxmorph.models.vocoder import SourceFilterVocoder
-from voxmorph.pipeline.analysis import MCEP_ORDER, StatsAccumulator, VoiceStatistics
-from voxmorph.pipeline.voice import Voice
-from voxmorph.pipeline.voice_mapping import MappingOptions, VoiceMapping
-from voxmorph.realtime.neural_synth import EXTRA_DELAY, NeuralFrameSynth
-from voxmorph.realtime.pulse_synth import PulseSynth
-from voxmorph.realtime.yin import HALF_SPAN, PitchTracker, yin_curves
+from voxmorph.pipeline.world.neural_synth import EXTRA_DELAY, NeuralFrameSynth
+from voxmorph.pipeline.world.pulse_synth import PulseSynth
+from voxmorph.voices.mapping import MappingOptions, VoiceMapping
+from voxmorph.voices.statistics import MCEP_ORDER, StatsAccumulator, VoiceStatistics
+from voxmorph.voices.voice import Voice
 
 FRAME_HOP = int(SAMPLE_RATE * WORLD_FRAME_PERIOD_MS / 1000)
 ENVELOPE_MIN_F0 = 100.0
@@ -52,17 +53,6 @@ FFT_SIZE = 1 << int(np.ceil(np.log2(3 * SAMPLE_RATE / F0_FLOOR)))
 PULSE_DELAY = FRAME_HOP * int(np.ceil(LOOKAHEAD / FRAME_HOP)) - FRAME_HOP // 2
 """Delay with the pulse synthesiser (12.5 ms): the look-ahead on the frame grid, less half a frame
 (a frame's samples are centred on it). The neural synthesiser adds its :data:`EXTRA_DELAY`."""
-
-
-def soft_limit(y: np.ndarray, knee: float = 0.9) -> np.ndarray:
-    """Identity below ``knee``; above it, a tanh curve that never reaches 1 (no hard clipping)."""
-    a = np.abs(y)
-    over = a > knee
-    if not over.any():
-        return y
-    out = y.copy()
-    out[over] = np.sign(y[over]) * (knee + (1 - knee) * np.tanh((a[over] - knee) / (1 - knee)))
-    return out
 
 
 @dataclass(frozen=True)

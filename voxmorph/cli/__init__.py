@@ -1,0 +1,55 @@
+"""The ``voxmorph`` command: a thin layer over the packages below it, one module per command group.
+
+Every error a user can cause is a :class:`~voxmorph.errors.UserError`; :func:`main` prints it
+as one line on stderr and exits with status 1, without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from voxmorph import __version__
+from voxmorph.cli import bench, convert, data, eval, live, train, voice
+from voxmorph.cli.common import make_typer
+from voxmorph.errors import UserError
+
+app = make_typer("voxmorph: voice conversion on a CPU, offline. Enrol voices, convert recordings, "
+                 "convert live, and measure the result.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"voxmorph {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
+    """voxmorph: voice conversion on a CPU, offline. Enrol voices, convert recordings, convert
+    live, and measure the result."""
+
+
+app.add_typer(voice.app, name="voice")
+app.command()(convert.convert)
+app.command()(convert.vocode)
+app.command()(convert.transcribe)
+app.command()(live.live)
+app.command()(live.devices)
+app.command()(live.serve)
+app.add_typer(eval.app, name="eval")
+app.add_typer(bench.app, name="bench")
+app.add_typer(train.app, name="train")
+app.add_typer(data.app, name="data")
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit status 1."""
+    try:
+        app()
+    except UserError as err:
+        typer.echo(f"error: {err}", err=True)
+        sys.exit(1)

@@ -1,0 +1,5 @@
+"""``python -m voxmorph.cli``: the same as the ``voxmorph`` command."""
+
+from voxmorph.cli import main
+
+main()

@@ -1,0 +1,123 @@
+"""``voxmorph bench``: the benchmarks on real recordings, each writing a report into a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voxmorph.cli.common import ModelOption, SynthOption, make_typer, progress, synthesis, trained_model
+from voxmorph.errors import UserError
+
+app = make_typer("Benchmarks on real recordings (reports go to runs/bench/ unless --out says otherwise).")
+
+
+@app.command("vc")
+def bench_vc(
+    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder (parallel speakers).")] = Path(
+        "../shared/data/vcc2018_eval"
+    ),
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
+        "docs/bench/vc_vcc2018"
+    ),
+    utterances: Annotated[int, typer.Option(help="Converted utterances per pair (max 25).")] = 25,
+    jobs: Annotated[int, typer.Option(help="Parallel worker processes.")] = 2,
+    neural_vocoder: Annotated[bool, typer.Option(
+        "--neural-vocoder", help="Also convert with the neural vocoder as synthesiser.")] = False,
+    neural: Annotated[bool, typer.Option(
+        "--neural/--no-neural", help="Run the neural converter: zero-shot, calibrated and adapted.")] = True,
+    adapt_steps: Annotated[int, typer.Option(help="Adapter training steps per target.")] = 300,
+    few_shot: Annotated[bool, typer.Option(
+        "--few-shot/--no-few-shot", help="Also enrol each VCC2018 target from 3 sentences.")] = True,
+    unseen: Annotated[bool, typer.Option(
+        "--unseen/--no-unseen", help="Also convert into VCTK and LibriSpeech targets (from the "
+        "vctk/ and librispeech/ folders beside --data).")] = True,
+    content_model: Annotated[Path | None, typer.Option(
+        help="Neural converter: a trained content encoder folder instead of the shipped one.")] = None,
+    decoder_model: Annotated[Path | None, typer.Option(
+        help="Neural converter: a trained decoder folder instead of the shipped one.")] = None,
+    vocoder_model: Annotated[Path | None, typer.Option(
+        help="Neural converter: a trained vocoder folder instead of the shipped converter vocoder.")] = None,
+):
+    """Convert VCC2018 sources into enrolled targets and judge against the real target: WORLD
+    baseline and neural converter (zero-shot, calibrated, adapted), from 10 and 3 enrolment sentences.
+    The model options score candidate models before they are shipped."""
+    from voxmorph.eval.bench_vc import BenchOptions, run_bench_vc
+
+    given = ((content_model, "content encoder"), (decoder_model, "decoder"), (vocoder_model, "vocoder"))
+    for folder, what in given:
+        if folder is not None:
+            trained_model(folder, what)
+    models = tuple(None if folder is None else str(folder) for folder, _ in given)
+    if neural:
+        from voxmorph.pipeline.neural.models import NeuralModels
+
+        NeuralModels.load(*models)  # fail now, not in a worker an hour later
+    elif any(models):
+        raise UserError("the model options choose the neural converter's models; they need --neural")
+    options = BenchOptions(utterances=utterances, neural=neural, neural_vocoder=neural_vocoder,
+                           adapt_steps=adapt_steps, few_shot=few_shot, unseen=unseen, models=models)
+    md = run_bench_vc(data, out, options, jobs=jobs)
+    typer.echo(md.rstrip())
+
+
+@app.command("live")
+def bench_live(
+    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder.")] = Path(
+        "../shared/data/vcc2018_eval"
+    ),
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
+        "docs/bench/live"
+    ),
+    seconds: Annotated[float, typer.Option(help="Seconds of speech for the paced runs.")] = 60.0,
+    memory_minutes: Annotated[float, typer.Option(help="Length of the memory stream.")] = 30.0,
+    vocoder: SynthOption = None,
+    model: ModelOption = "neural",
+):
+    """Latency, compute RTF, degradations (alone and under load), memory and streamed-vs-offline
+    quality of the live engine, all through the file clock."""
+    from voxmorph.eval.bench_live import QUALITY_PAIRS, run_bench_live
+
+    with progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
+        md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1),
+                            model=model, vocoder=synthesis(model, vocoder))
+    typer.echo(md.rstrip())
+
+
+@app.command("content")
+def bench_content(
+    data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/.")] = Path("../shared/data"),
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
+        "docs/bench/content"
+    ),
+    model: Annotated[Path | None, typer.Option(help="Content encoder folder (default: shipped).")] = None,
+    per_voice: Annotated[int, typer.Option(help="Held-out synthetic sentences per voice.")] = 15,
+    sentences: Annotated[int, typer.Option(help="VCC2018 sentences (every speaker reads each).")] = 20,
+):
+    """Phone error rate on held-out synthetic voices, cross-speaker phone agreement on real
+    parallel speech (VCC2018), and a speaker probe on the content (vs one on log-mel)."""
+    from voxmorph.eval.bench_content import run_bench_content
+    from voxmorph.models.content import load_content
+    from voxmorph.paths import shipped_model
+
+    encoder, meta = load_content(model or shipped_model("content"))
+    typer.echo(run_bench_content(encoder, meta, data, out, per_voice, sentences).rstrip())
+
+
+@app.command("vocoder")
+def bench_vocoder(
+    data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/ and vctk/.")] = Path("../shared/data"),
+    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
+        "docs/bench/vocoder"
+    ),
+    per_speaker: Annotated[int, typer.Option(help="Utterances per bench speaker.")] = 4,
+    model: Annotated[Path | None, typer.Option(help="Vocoder folder (default: the shipped one).")] = None,
+):
+    """Copy synthesis of unseen speakers (VCC2018 eval, VCTK): neural vs WORLD on PESQ, STOI, MCD,
+    F0 RMSE and DNSMOS, and synthesis speed (x real time, 2 threads and 1) against WORLD's."""
+    from voxmorph.eval.bench_vocoder import bench_files, run_bench_vocoder
+
+    with progress(len(bench_files(data, per_speaker)), "bench vocoder", unit="files") as bar:
+        md = run_bench_vocoder(data, out, per_speaker, model, progress=lambda: bar.update(1))
+    typer.echo(md.rstrip())

@@ -1,0 +1,67 @@
+"""What every command group shares: the Typer factory, options written once, progress bars and
+the checks that turn a bad combination of options into one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voxmorph.errors import UserError
+
+
+def make_typer(help: str) -> typer.Typer:
+    return typer.Typer(help=help, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_enable=False, rich_markup_mode=None)
+
+
+F0Option = Annotated[
+    str, typer.Option("--f0", help="F0 tracker: harvest (accurate), dio (fast) or praat.")
+]
+SynthOption = Annotated[
+    str | None, typer.Option("--vocoder", help="Synthesis for --model world: world (WORLD, its "
+                             "default) or neural (the trained vocoder). The neural converter has "
+                             "its own vocoder.")
+]
+ModelOption = Annotated[
+    str, typer.Option("--model", help="Converter: neural (content encoder + VAE decoder + neural "
+                      "vocoder) or world (the no-training WORLD baseline: lighter, less faithful).")
+]
+
+
+def synthesis(model: str, vocoder: str | None) -> str:
+    """The synthesis ``--vocoder`` chose: only the WORLD baseline has a choice."""
+    if vocoder is not None and model == "neural":
+        raise UserError("--vocoder chooses the synthesis of --model world; the neural converter "
+                        "always uses its own vocoder")
+    return vocoder or "world"
+
+
+def progress(total: float, desc: str, unit: str = "s"):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=None, leave=False,
+                bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} {unit} [{elapsed}<{remaining}]")
+
+
+def trained_model(folder: Path, what: str) -> str:
+    """The resolved path of a trained model folder a run reads or starts from; a one-line error
+    if there is none."""
+    if not (folder / "config.json").exists():
+        raise UserError(f"{folder}: no trained {what} there (a model folder holds config.json)")
+    return str(folder.resolve())
+
+
+def note_adapter(model: str, converter, target) -> None:
+    """Tell the user when a voice's adapter does not fit the decoder ``converter`` loaded."""
+    if model == "neural" and converter.models.adapted(target) is False:
+        typer.echo(f"note: voice '{target.name}' was fitted to another decoder; converting zero-shot "
+                   f"(enrol it again to fit this one: voxmorph voice add {target.name} FILES... --force "
+                   "[--adapt])", err=True)
+
+
+DataOption = Annotated[list[Path], typer.Option(
+    "--data", help="A corpus folder (repeat for several): VCTK, LibriSpeech/LibriTTS, LJSpeech, VCC, "
+    "EmoDB, ESD, CREMA-D, or any folder of speaker folders.")]
+LayoutOption = Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")]

@@ -1,0 +1,1 @@
+"""The neural converter: its models, offline and streaming forms, and voice calibration."""

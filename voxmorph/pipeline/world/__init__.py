@@ -1,0 +1,1 @@
+"""The WORLD baseline converter: offline and streaming forms and their synthesisers."""
