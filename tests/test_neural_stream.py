@@ -14,9 +14,9 @@ from voxmorph.audio.constants import HOP
 from voxmorph.audio.features import energy_db, log_mel
 from voxmorph.audio.yin import yin_f0
 from voxmorph.models.content import CONFIGS as CONTENT_CONFIGS
-from voxmorph.models.content import ContentEncoder, ContentStream
+from voxmorph.models.content import ContentEncoder
 from voxmorph.models.decoder import CONFIGS as DECODER_CONFIGS
-from voxmorph.models.decoder import DecoderAdapter, DecoderStream, MelDecoder
+from voxmorph.models.decoder import DecoderAdapter, MelDecoder
 from voxmorph.models.frame_neural import FrameContent, FrameDecoder
 from voxmorph.pipeline.neural.models import NeuralModels
 from voxmorph.pipeline.neural.stream import StreamingNeuralConverter
@@ -80,12 +80,11 @@ def _randomised(model: torch.nn.Module) -> torch.nn.Module:
     return model.eval()
 
 
-def test_frame_content_equals_the_content_stream():
+def test_frame_content_equals_the_offline_encoder():
     model = _randomised(ContentEncoder(CONTENT_CONFIGS["small"]))
     mel = torch.randn(1, 80, 30) - 5.0
     with torch.no_grad():
-        stream = ContentStream(model)
-        want = torch.cat([stream.process(mel[..., i : i + 4])[0] for i in range(0, 30, 4)], -1)[0].numpy()
+        want = model(mel)[0][0, :, : 30 - model.config.lookahead].numpy()
     frames = FrameContent(model)
     got = np.concatenate([frames.process(mel[0, :, i : i + 3].numpy()) for i in range(0, 30, 3)], axis=1)
     assert got.shape == want.shape == (64, 28)
@@ -93,12 +92,12 @@ def test_frame_content_equals_the_content_stream():
 
 
 @pytest.mark.parametrize("lookahead", [0, 2])
-def test_frame_decoder_equals_the_decoder_stream_with_an_adapter(lookahead):
+def test_frame_decoder_equals_the_offline_decoder_with_an_adapter(lookahead):
     model = _randomised(MelDecoder(replace(DECODER_CONFIGS["small"], lookahead=lookahead)))
     adapter = _randomised(DecoderAdapter(model.config))
     cond = torch.randn(1, model.config.content_dim + 3, 20)
     with torch.no_grad():
-        want = DecoderStream(model, adapter.conditioning()).process(cond)[0].numpy()
+        want = model.render(cond, adapter.conditioning())[0, :, : 20 - lookahead].numpy()
     frames = FrameDecoder(model, adapter.conditioning())
     got = np.concatenate([frames.process(cond[0, :, i : i + 3].numpy()) for i in range(0, 20, 3)], axis=1)
     assert got.shape == want.shape == (80, 20 - lookahead)

@@ -14,6 +14,12 @@ LOG_FLOOR = 1e-5
 SILENCE_LOG_MEL = float(np.log(LOG_FLOOR))
 """Log-mel of digital silence: what models see as padding and past the end of a file."""
 
+MEL_MEAN, MEL_STD = -5.0, 2.5
+"""The models' fixed normalisation of natural-log mel values (silence is about -11.5, loud
+speech about 1): every model reads and writes ``(log_mel - MEL_MEAN) / MEL_STD``."""
+LOG_F0_MEAN, LOG_F0_STD = 5.0, 0.5
+"""The models' fixed normalisation of log F0 in Hz (about 150 Hz +- a factor of 1.6)."""
+
 
 def hz_to_mel(f: np.ndarray) -> np.ndarray:
     """Slaney mel scale: linear below 1 kHz, logarithmic above (as librosa's default)."""

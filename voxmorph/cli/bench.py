@@ -12,15 +12,28 @@ from voxmorph.errors import UserError
 
 app = make_typer("Benchmarks on real recordings (reports go to runs/bench/ unless --out says otherwise).")
 
+DATA_ROOT = Path("../shared/data")
+"""Where the benchmarks look for their corpora unless ``--data`` says otherwise: a data folder
+beside the checkout, laid out as docs/guide.md#benchmark-data describes."""
+REPORTS = Path("runs/bench")
+"""Where reports go unless ``--out`` says otherwise (never into docs/ by default)."""
+
+
+def corpus(folder: Path, needs: str | None = None) -> Path:
+    """``folder``, or a one-line error saying what it should hold and where to get it."""
+    if not (folder / needs if needs else folder).is_dir():
+        what = f"no {needs}/ there" if needs else "no such folder"
+        raise UserError(f"{folder}: {what}. The benchmarks read real recordings that do not ship with "
+                        "voxmorph (VCC2018 evaluation set, VCTK, LibriSpeech): docs/guide.md#benchmark-data "
+                        "says where to get them; pass their folder with --data")
+    return folder
+
 
 @app.command("vc")
 def bench_vc(
-    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder (parallel speakers).")] = Path(
-        "../shared/data/vcc2018_eval"
-    ),
-    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
-        "docs/bench/vc_vcc2018"
-    ),
+    data: Annotated[Path, typer.Option(
+        help="The vcc2018_eval folder (parallel speakers).")] = DATA_ROOT / "vcc2018_eval",
+    out: Annotated[Path, typer.Option(help="Report path: writes OUT.json and OUT.md.")] = REPORTS / "vc",
     utterances: Annotated[int, typer.Option(help="Converted utterances per pair (max 25).")] = 25,
     jobs: Annotated[int, typer.Option(help="Parallel worker processes.")] = 2,
     neural_vocoder: Annotated[bool, typer.Option(
@@ -58,20 +71,17 @@ def bench_vc(
         raise UserError("the model options choose the neural converter's models; they need --neural")
     options = BenchOptions(utterances=utterances, neural=neural, neural_vocoder=neural_vocoder,
                            adapt_steps=adapt_steps, few_shot=few_shot, unseen=unseen, models=models)
-    md = run_bench_vc(data, out, options, jobs=jobs)
+    md = run_bench_vc(corpus(data, "VCC2SM1"), out, options, jobs=jobs)
     typer.echo(md.rstrip())
 
 
 @app.command("live")
 def bench_live(
-    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder.")] = Path(
-        "../shared/data/vcc2018_eval"
-    ),
-    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
-        "docs/bench/live"
-    ),
+    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder.")] = DATA_ROOT / "vcc2018_eval",
+    out: Annotated[Path, typer.Option(help="Report path: writes OUT.json and OUT.md.")] = REPORTS / "live",
     seconds: Annotated[float, typer.Option(help="Seconds of speech for the paced runs.")] = 60.0,
-    memory_minutes: Annotated[float, typer.Option(help="Length of the memory stream.")] = 30.0,
+    memory_minutes: Annotated[float, typer.Option(
+        help="Minutes of the (unpaced) memory stream; the published figure uses 30.")] = 5.0,
     vocoder: SynthOption = None,
     model: ModelOption = "neural",
 ):
@@ -79,6 +89,7 @@ def bench_live(
     quality of the live engine, all through the file clock."""
     from voxmorph.eval.bench_live import QUALITY_PAIRS, run_bench_live
 
+    corpus(data, "VCC2SM1")
     with progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
         md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1),
                             model=model, vocoder=synthesis(model, vocoder))
@@ -87,10 +98,8 @@ def bench_live(
 
 @app.command("content")
 def bench_content(
-    data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/.")] = Path("../shared/data"),
-    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
-        "docs/bench/content"
-    ),
+    data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/.")] = DATA_ROOT,
+    out: Annotated[Path, typer.Option(help="Report path: writes OUT.json and OUT.md.")] = REPORTS / "content",
     model: Annotated[Path | None, typer.Option(help="Content encoder folder (default: shipped).")] = None,
     per_voice: Annotated[int, typer.Option(help="Held-out synthetic sentences per voice.")] = 15,
     sentences: Annotated[int, typer.Option(help="VCC2018 sentences (every speaker reads each).")] = 20,
@@ -101,16 +110,15 @@ def bench_content(
     from voxmorph.models.content import load_content
     from voxmorph.paths import shipped_model
 
+    corpus(data, "vcc2018_eval")
     encoder, meta = load_content(model or shipped_model("content"))
     typer.echo(run_bench_content(encoder, meta, data, out, per_voice, sentences).rstrip())
 
 
 @app.command("vocoder")
 def bench_vocoder(
-    data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/ and vctk/.")] = Path("../shared/data"),
-    out: Annotated[Path, typer.Option(help="Report path; writes OUT.json and OUT.md.")] = Path(
-        "docs/bench/vocoder"
-    ),
+    data: Annotated[Path, typer.Option(help="Folder with vcc2018_eval/ and vctk/.")] = DATA_ROOT,
+    out: Annotated[Path, typer.Option(help="Report path: writes OUT.json and OUT.md.")] = REPORTS / "vocoder",
     per_speaker: Annotated[int, typer.Option(help="Utterances per bench speaker.")] = 4,
     model: Annotated[Path | None, typer.Option(help="Vocoder folder (default: the shipped one).")] = None,
 ):
@@ -118,6 +126,7 @@ def bench_vocoder(
     F0 RMSE and DNSMOS, and synthesis speed (x real time, 2 threads and 1) against WORLD's."""
     from voxmorph.eval.bench_vocoder import bench_files, run_bench_vocoder
 
+    corpus(data, "vcc2018_eval")
     with progress(len(bench_files(data, per_speaker)), "bench vocoder", unit="files") as bar:
         md = run_bench_vocoder(data, out, per_speaker, model, progress=lambda: bar.update(1))
     typer.echo(md.rstrip())

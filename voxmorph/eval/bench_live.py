@@ -117,6 +117,8 @@ def memory_run(conv, plan: LatencyPlan, speech: np.ndarray, minutes: float, prog
     with engine:
         for _ in run_clock(engine, reblock(looped(), plan.block), None, on_block):
             pass
+    if minutes != int(minutes) or not samples:  # a part-minute at the end: sample it too
+        samples.append(rss_mb())
     first = samples[min(1, len(samples) - 1)] if samples else float("nan")
     return {"minutes": minutes, "rss_mb": samples, "growth_mb": (samples[-1] - first) if samples else 0.0,
             "degraded": engine.stats.degraded}
@@ -210,9 +212,8 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
     result["synthesis"] = "neural vocoder" if model == "neural" or vocoder == "neural" else "WORLD"
     result["quality_rows"] = quality_rows
     result["bench_seconds"] = time.perf_counter() - t0
-    md = render_markdown(result, seconds)
-    write_report(out, result, md)
-    return md
+    _, md_path = write_report(out, result, lambda r: render_markdown(r, seconds))
+    return md_path.read_text()
 
 
 def render_markdown(r: dict, seconds: float) -> str:
@@ -243,11 +244,11 @@ def render_markdown(r: dict, seconds: float) -> str:
         prio = "real-time" if s["realtime_priority"] else "normal"
         lines.append(f"| {name} | {prio} | {s['rtf_mean']:.3f} | {s['rtf_p99']:.3f} | {s['rtf_max']:.3f} | "
                      f"{s['degraded']} | {s['degraded_per_min']:.2f} | {s['resyncs']} |")
-    rss = mem["rss_mb"]
+    rss = mem["rss_mb"] or [float("nan")]
     lines += [
         "",
-        f"Memory over a {mem['minutes']:.0f}-minute stream: {rss[0]:.0f} MB after minute 1, "
-        f"{rss[-1]:.0f} MB at the end (growth after minute 1: {mem['growth_mb']:+.1f} MB; "
+        f"Memory over a {mem['minutes']:g}-minute stream: {rss[min(1, len(rss) - 1)]:.0f} MB after "
+        f"minute 1 (or the end), {rss[-1]:.0f} MB at the end (growth: {mem['growth_mb']:+.1f} MB; "
         f"min {min(rss):.0f}, max {max(rss):.0f}).",
         "",
         "| VCC2018, 4 pairs x 25 held-out sentences | similarity to target | MCD vs target (dB) |",

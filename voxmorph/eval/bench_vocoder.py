@@ -32,6 +32,7 @@ from voxmorph.audio.io import load_audio
 from voxmorph.errors import UserError
 from voxmorph.eval import metrics
 from voxmorph.eval.report import write_report
+from voxmorph.models.onnx import cached_onnx
 from voxmorph.pipeline.vocoder import NeuralVocoder, Vocoder, WorldVocoder
 
 SETS = {"vcc2018_eval": "VCC2018 evaluation speakers", "vctk": "VCTK speakers"}
@@ -109,7 +110,7 @@ def speed(files, neural: NeuralVocoder) -> dict:
     feats = world.analyse(x, SAMPLE_RATE, HarvestF0())
     out: dict = {"seconds": dur}
     torch_threads = torch.get_num_threads()
-    onnx_path = neural.onnx_path
+    onnx_path = cached_onnx(neural.model, neural.folder) if neural.folder is not None else None
     for threads in (2, 1):
         torch.set_num_threads(threads)
         out[f"neural_torch_{threads}t"] = dur / _best_time(lambda: neural.synthesise(mel, f0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from voxmorph.audio.io import atomic_path
@@ -27,14 +28,17 @@ def _clean(value):
     return value
 
 
-def write_report(out: str | Path, data: dict, markdown: str) -> tuple[Path, Path]:
-    """Write ``data`` as JSON and ``markdown`` beside it; returns both paths."""
+def write_report(out: str | Path, data: dict, markdown: str | Callable[[dict], str]) -> tuple[Path, Path]:
+    """Write ``data`` as JSON, then ``markdown`` (or what it renders from ``data``) beside it;
+    returns both paths. The JSON is on disk first, so a report that fails to render loses no
+    figure."""
     json_path, md_path = report_paths(out)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(json_path) as tmp:
         tmp.write_text(json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n")
+    text = markdown(data) if callable(markdown) else markdown
     with atomic_path(md_path) as tmp:
-        tmp.write_text(markdown)
+        tmp.write_text(text)
     return json_path, md_path
 
 

@@ -8,8 +8,9 @@ in :mod:`voxmorph.models.adversary`); the decoder reads the content, the recogni
 
 Look-ahead: the network itself is causal, and its outputs are shifted back by ``lookahead``
 frames, so frame ``t`` of the content depends on mel frames ``<= t + lookahead`` through every
-layer. Offline this is a pad at the end; a stream emits frame ``t - lookahead`` when mel frame
-``t`` arrives (:class:`ContentStream`), i.e. it is ``lookahead`` frames late.
+layer. Offline this is a pad at the end; the live form
+(:class:`voxmorph.models.frame_neural.FrameContent`) emits frame ``t - lookahead`` when mel frame
+``t`` arrives, i.e. it is ``lookahead`` frames late.
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ import torch
 from torch import nn
 
 from voxmorph.audio.constants import N_MELS
-from voxmorph.audio.features import SILENCE_LOG_MEL
-from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, LeadIn, pointwise
+from voxmorph.audio.features import MEL_MEAN, MEL_STD, SILENCE_LOG_MEL
+from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, pointwise
 from voxmorph.models.checkpoint_io import ModelFolder
 from voxmorph.text.phonemes import SYMBOLS
 
-MEL_MEAN, MEL_STD = -5.0, 2.5
-"""Fixed normalisation of natural-log mel values (as the vocoder's)."""
 KIND = "content-encoder"
 FORMAT_VERSION = 1
 
@@ -82,32 +81,6 @@ class ContentEncoder(nn.Module):
         la = self.config.lookahead
         content, logits = self.causal(nn.functional.pad(mel, (0, la), value=SILENCE_LOG_MEL))
         return content[..., la:], logits[..., la:]
-
-
-class ContentStream:
-    """Streaming form: ``process(mel (B, N_MELS, k)) -> (content, logits)`` for the frames that are
-    final, ``lookahead`` behind the input; ``flush()`` returns the last ``lookahead`` frames as the
-    offline pass computes them (silence past the end). Stream + flush == offline."""
-
-    def __init__(self, model: ContentEncoder):
-        self.model = model
-        self.states: list[torch.Tensor | None] = [None] * (1 + len(model.blocks))
-        self.lead = LeadIn(model.config.lookahead)
-
-    def process(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        m = self.model
-        h, self.states[0] = m.inp.stream((mel - MEL_MEAN) / MEL_STD, self.states[0])
-        for i, block in enumerate(m.blocks):
-            h, self.states[i + 1] = block.stream(h, self.states[i + 1])
-        content, logits = m._head(h)
-        drop = self.lead.drop(h.shape[-1])
-        return content[..., drop:], logits[..., drop:]
-
-    def flush(self) -> tuple[torch.Tensor, torch.Tensor]:
-        la = self.model.config.lookahead
-        b = 1 if self.states[0] is None else self.states[0].shape[0]
-        pad = torch.full((b, N_MELS, la), SILENCE_LOG_MEL)
-        return self.process(pad)
 
 
 def best_path(logits: torch.Tensor) -> list[int]:

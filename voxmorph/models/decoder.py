@@ -15,8 +15,9 @@ mel discriminator (:class:`voxmorph.models.discriminators.MelDiscriminator`) kee
 over-smoothed.
 
 Causal with an optional look-ahead: mel frame ``t`` depends on conditioning frames
-``<= t + lookahead`` (0 in configs that do not set it), so it streams ``lookahead`` frames late
-(:class:`DecoderStream`), as the content encoder does.
+``<= t + lookahead`` (0 in configs that do not set it), so its live form
+(:class:`voxmorph.models.frame_neural.FrameDecoder`) is ``lookahead`` frames late, as the content
+encoder's is.
 """
 
 from __future__ import annotations
@@ -30,18 +31,17 @@ import torch
 from torch import nn
 
 from voxmorph.audio.constants import N_MELS
-from voxmorph.audio.features import energy_db, log_mel
-from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, LeadIn, pointwise
+from voxmorph.audio.features import LOG_F0_MEAN, LOG_F0_STD, MEL_MEAN, MEL_STD, energy_db, log_mel
+from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, pointwise
 from voxmorph.models.checkpoint_io import ModelFolder
 from voxmorph.models.speaker import EMBED_DIM
 
 KIND = "vae-decoder"
 FORMAT_VERSION = 1
 
-MEL_MEAN, MEL_STD = -5.0, 2.5
-LOG_F0_MEAN, LOG_F0_STD = 5.0, 0.5
 ENERGY_MEAN, ENERGY_STD = -40.0, 20.0
-"""Fixed normalisations: natural-log mel, log F0 (Hz) and frame energy (dB)."""
+"""Fixed normalisation of frame energy (dB); mel and log F0 as every model
+(:data:`voxmorph.audio.features.MEL_MEAN`, :data:`~voxmorph.audio.features.LOG_F0_MEAN`)."""
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,6 @@ class FiLMBlock(nn.Module):
     def forward(self, h: torch.Tensor, cond: torch.Tensor, offset: torch.Tensor | None = None
                 ) -> torch.Tensor:
         return self._modulate(self.block(h), cond, offset)
-
-    def stream(self, h: torch.Tensor, cond: torch.Tensor, state, offset: torch.Tensor | None = None):
-        y, state = self.block.stream(h, state)
-        return self._modulate(y, cond, offset), state
 
 
 class PosteriorEncoder(nn.Module):
@@ -197,32 +193,6 @@ class DecoderAdapter(nn.Module):
 
     def conditioning(self) -> VoiceConditioning:
         return VoiceConditioning(self.u, self.film, self.mel_bias)
-
-
-class DecoderStream:
-    """Streaming form for one voice: ``process(cond (B, content_dim + 3, k)) -> (B, N_MELS, k')``,
-    the frames that are final, ``lookahead`` behind the input; ``flush()`` returns the last
-    ``lookahead`` frames as the offline pass computes them. Stream + flush == offline."""
-
-    def __init__(self, model: MelDecoder, voice: VoiceConditioning):
-        self.model = model
-        self.voice = voice
-        self.states: list = [None] * (1 + len(model.blocks))
-        self.lead = LeadIn(model.config.lookahead)
-
-    def process(self, cond: torch.Tensor) -> torch.Tensor:
-        m, voice = self.model, self.voice
-        h, self.states[0] = m.inp.stream(cond, self.states[0])
-        for i, block in enumerate(m.blocks):
-            h, self.states[i + 1] = block.stream(h, voice.u, self.states[i + 1], m._offset(voice, i))
-        return m._out(h[..., self.lead.drop(h.shape[-1]) :], voice)
-
-    def flush(self) -> torch.Tensor:
-        c = self.model.config
-        b = 1 if self.states[0] is None else self.states[0].shape[0]
-        if c.lookahead == 0:
-            return torch.zeros(b, N_MELS, 0)
-        return self.process(torch.zeros(b, c.content_dim + 3, c.lookahead))
 
 
 _FOLDER = ModelFolder(KIND, FORMAT_VERSION, "decoder")

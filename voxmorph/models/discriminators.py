@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from voxmorph.audio.features import MEL_MEAN, MEL_STD
+
 Output = tuple[torch.Tensor, list[torch.Tensor]]
 
 
@@ -114,7 +116,7 @@ class MelDiscriminator(nn.Module):
         self.out = weight_norm(nn.Conv2d(2 * c, 1, 3, padding=1))
 
     def forward(self, mel: torch.Tensor) -> list[Output]:
-        return [_run_stack(self.convs, self.out, (mel[:, None] + 5.0) / 2.5)]
+        return [_run_stack(self.convs, self.out, (mel[:, None] - MEL_MEAN) / MEL_STD)]
 
 
 DISCRIMINATOR_CONFIGS = {

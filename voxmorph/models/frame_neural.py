@@ -3,8 +3,9 @@
 As :mod:`voxmorph.models.frame_vocoder` does for the vocoder: one 10 ms frame through a torch
 stream costs a few hundred small module calls, whose dispatch outweighs the arithmetic. These
 twins copy the trained weights into numpy arrays (:mod:`voxmorph.models.frame_steps`) and compute
-the same frames; tests compare them with :class:`~voxmorph.models.content.ContentStream` and
-:class:`~voxmorph.models.decoder.DecoderStream`. Inference only; the weights are a copy taken
+the same frames; tests compare them with the offline torch models (``ContentEncoder.forward``,
+``MelDecoder.render``), which they equal frame for frame, ``lookahead`` frames late. These twins
+and the offline models are the two forms of each; inference only, the weights are a copy taken
 when they are built.
 """
 
@@ -13,11 +14,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from voxmorph.audio.features import MEL_MEAN, MEL_STD
 from voxmorph.models.blocks import LeadIn
-from voxmorph.models.content import MEL_MEAN as CONTENT_MEL_MEAN
-from voxmorph.models.content import MEL_STD as CONTENT_MEL_STD
 from voxmorph.models.content import ContentEncoder
-from voxmorph.models.decoder import MEL_MEAN, MEL_STD, MelDecoder, VoiceConditioning
+from voxmorph.models.decoder import MelDecoder, VoiceConditioning
 from voxmorph.models.frame_steps import ConvNeXtStep, ConvStep, array, layer_norm
 
 
@@ -39,7 +39,7 @@ class FrameContent:
 
     def process(self, mel: np.ndarray) -> np.ndarray:
         out = []
-        frames = ((np.asarray(mel, np.float32) - CONTENT_MEL_MEAN) / CONTENT_MEL_STD).T
+        frames = ((np.asarray(mel, np.float32) - MEL_MEAN) / MEL_STD).T
         drop = self.lead.drop(len(frames))
         for i, frame in enumerate(frames):
             h = self.inp(frame)

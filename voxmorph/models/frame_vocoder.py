@@ -15,16 +15,10 @@ import math
 import numpy as np
 
 from voxmorph.audio.constants import HOP, SAMPLE_RATE
+from voxmorph.audio.features import LOG_F0_MEAN, LOG_F0_STD, MEL_MEAN, MEL_STD
 from voxmorph.models.excitation import DEFAULT_F0, SYN_BINS, SYN_FFT, SYN_WIN
 from voxmorph.models.frame_steps import ConvNeXtStep, ConvStep, array, layer_norm
-from voxmorph.models.vocoder import (
-    LOG_F0_MEAN,
-    LOG_F0_STD,
-    MAX_LOG_GAIN,
-    MEL_MEAN,
-    MEL_STD,
-    SourceFilterVocoder,
-)
+from voxmorph.models.vocoder import MAX_LOG_GAIN, SourceFilterVocoder
 
 
 def minimum_phase(log_mag: np.ndarray) -> np.ndarray:

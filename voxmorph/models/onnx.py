@@ -16,7 +16,9 @@ import torch
 
 from voxmorph.audio.constants import N_MELS
 from voxmorph.audio.io import atomic_path
+from voxmorph.models.checkpoint_io import weights_id
 from voxmorph.models.vocoder import SourceFilterVocoder
+from voxmorph.paths import user_cache_dir
 
 ONNX_FILE = "vocoder.onnx"
 """Name of the exported graph inside a vocoder folder."""
@@ -48,6 +50,20 @@ def export_onnx(model: SourceFilterVocoder, path: str | Path, frames: int = 100)
         )
         program.save(str(tmp))
     quiet.setLevel(level)
+
+
+def cached_onnx(model: SourceFilterVocoder, folder: str | Path) -> Path:
+    """The ONNX form of the vocoder saved in ``folder``: its own ``vocoder.onnx`` where a run
+    exported one, else an export made on first use into the user cache, named by the weights'
+    fingerprint (about 15 s, once). The safetensors are the one shipped form of each model."""
+    own = Path(folder) / ONNX_FILE
+    if own.exists():
+        return own
+    path = user_cache_dir() / "onnx" / f"vocoder-{weights_id(folder)}.onnx"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(model, path)
+    return path
 
 
 class OnnxRender:

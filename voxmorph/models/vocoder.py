@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from voxmorph.audio.constants import HOP, N_MELS
+from voxmorph.audio.features import LOG_F0_MEAN, LOG_F0_STD, MEL_MEAN, MEL_STD
 from voxmorph.models.blocks import CausalConv1d, CausalConvNeXtBlock, ChannelNorm, pointwise
 from voxmorph.models.checkpoint_io import ModelFolder
 from voxmorph.models.excitation import (
@@ -37,10 +38,6 @@ from voxmorph.models.excitation import (
 FORMAT_VERSION = 1
 KIND = "source-filter-vocoder"
 
-MEL_MEAN, MEL_STD = -5.0, 2.5
-"""Fixed normalisation of natural-log mel values (silence is about -11.5, loud speech about 1)."""
-LOG_F0_MEAN, LOG_F0_STD = 5.0, 0.5
-"""Fixed normalisation of log F0 (about 150 Hz +- a factor of 1.6)."""
 MAX_LOG_GAIN = 6.0
 """Cap on predicted log-magnitudes, so an untrained network cannot overflow the filters."""
 

@@ -24,7 +24,7 @@ from voxmorph.audio.features import log_mel
 from voxmorph.audio.world_mel import render_log_mel
 from voxmorph.errors import UserError
 from voxmorph.models.excitation import centred_f0
-from voxmorph.models.onnx import ONNX_FILE
+from voxmorph.models.onnx import ONNX_FILE, cached_onnx
 from voxmorph.models.vocoder import SourceFilterVocoder, VocoderStream, load_vocoder
 from voxmorph.paths import shipped_model
 
@@ -46,7 +46,7 @@ class NeuralVocoder:
 
     def __init__(self, model: SourceFilterVocoder, meta: dict | None = None, f0_tracker: str = "harvest",
                  runtime: str = "torch", seed: int = 0, onnx_path: Path | None = None,
-                 threads: int | None = None, chunk_frames: int = CHUNK_FRAMES):
+                 threads: int | None = None, chunk_frames: int = CHUNK_FRAMES, folder: Path | None = None):
         if runtime not in ("torch", "onnx"):
             raise UserError(f"unknown runtime '{runtime}'; choose torch or onnx")
         self.model = model.eval()
@@ -55,7 +55,9 @@ class NeuralVocoder:
         self.runtime = runtime
         self.chunk_frames = chunk_frames
         self.seed = seed
-        self.onnx_path = onnx_path if onnx_path is not None and onnx_path.exists() else None
+        self.onnx_path = onnx_path
+        self.folder = folder
+        """Where the weights came from (None: a model in memory)."""
         self._render = model.render
         if runtime == "onnx":
             from voxmorph.models.onnx import OnnxRender, export_onnx
@@ -73,7 +75,8 @@ class NeuralVocoder:
         if not (folder / "config.json").exists():
             raise UserError(f"{folder}: no trained vocoder here (config.json missing)")
         model, meta = load_vocoder(folder)
-        return cls(model, meta, onnx_path=folder / ONNX_FILE, **kw)
+        onnx = cached_onnx(model, folder) if kw.get("runtime") == "onnx" else None
+        return cls(model, meta, onnx_path=onnx, folder=folder, **kw)
 
     @torch.inference_mode()
     def synthesise(self, mel: np.ndarray | torch.Tensor, f0: np.ndarray | torch.Tensor) -> np.ndarray:

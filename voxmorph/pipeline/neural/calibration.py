@@ -23,10 +23,10 @@ import torch
 
 from voxmorph.audio.constants import N_MELS, SAMPLE_RATE
 from voxmorph.audio.f0 import F0Tracker, HarvestF0, mel_frame_f0
-from voxmorph.audio.features import energy_db, log_mel
+from voxmorph.audio.features import MEL_STD, energy_db, log_mel
 from voxmorph.audio.io import iter_blocks
 from voxmorph.errors import VoiceError
-from voxmorph.models.decoder import MEL_STD, rebuild_mel
+from voxmorph.models.decoder import rebuild_mel
 from voxmorph.voices.voice import Voice, VoiceAdapter
 
 if TYPE_CHECKING:
