@@ -17,8 +17,15 @@ from pathlib import Path
 
 from voxmorph.eval.report import paired_difference
 
-COLUMNS = {"secs": "similarity", "mcd": "MCD dB", "f0_corr_source": "F0 corr (src)", "cer": "CER",
+COLUMNS = {"similarity": "similarity", "mcd": "MCD dB", "f0_corr_source": "F0 corr (src)", "cer": "CER",
            "dnsmos_ovrl": "DNSMOS"}
+
+
+def _renamed(row: dict) -> dict:
+    """Reports written before the judge called similarity by its name held it as ``secs``."""
+    if "secs" in row:
+        row["similarity"] = row.pop("secs")
+    return row
 
 
 def _key(row: dict) -> tuple:
@@ -33,7 +40,8 @@ def main() -> None:
                     help="a system to compare (repeatable); LATER_NAME=EARLIER_NAME pairs two names. "
                          "Default: every system both reports hold")
     args = ap.parse_args()
-    earlier, later = (json.loads(p.read_text())["rows"] for p in (args.earlier, args.later))
+    earlier, later = ([_renamed(r) for r in json.loads(p.read_text())["rows"]]
+                      for p in (args.earlier, args.later))
     if args.system:
         pairs = [tuple(s.split("=", 1)) if "=" in s else (s, s) for s in args.system]
     else:

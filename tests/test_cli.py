@@ -69,7 +69,7 @@ def test_voice_round_trip_and_convert_real_recording(tmp_path, female_wav, femal
     report = json.loads((tmp_path / "report.json").read_text())
     conv_row, same_row = report["rows"]
     assert same_row["wave_corr"] == pytest.approx(1.0, abs=1e-4) and same_row["cer"] == 0.0
-    assert conv_row["secs"] > same_row["secs"]  # converting moved the voice toward alice
+    assert conv_row["similarity"] > same_row["similarity"]  # converting moved the voice toward alice
     assert (tmp_path / "report.md").read_text().count("|") > 10
 
     run("voice", "remove", "alice")
@@ -81,6 +81,18 @@ def test_builtin_voice_converts_several_files(tmp_path, male_wav, espeak_wav):
     outdir = tmp_path / "out"
     run("convert", male_wav, espeak_wav, "--voice", name, "-o", outdir, "--f0", "dio")
     assert sorted(p.name for p in outdir.iterdir()) == ["espeak.wav", "p226_003.wav"]
+
+
+def test_one_bad_file_in_a_batch_stops_none_of_the_others(tmp_path, male_wav, espeak_wav):
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio at all\n" * 50)
+    outdir = tmp_path / "out"
+    proc = run("convert", male_wav, bad, espeak_wav, "--voice", "vcc-tf1", "-o", outdir, "--model", "world",
+               "--f0", "dio", check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in outdir.iterdir()) == ["espeak.wav", "p226_003.wav"]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 2 and "notes.wav" in errors[0] and "1 of 3 files not converted" in errors[1]
 
 
 @pytest.fixture

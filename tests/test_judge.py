@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -46,14 +47,14 @@ def test_judge_scores_a_file_against_itself(female_wav, female_wav2):
     assert row["f0_rmse_target_cents"] == pytest.approx(0.0, abs=1e-9)
     assert row["f0_corr_source"] == pytest.approx(1.0)
     assert row["cer"] == 0.0 and row["wave_corr"] == pytest.approx(1.0, abs=1e-4)
-    assert 0.7 < row["secs"] < 1.0  # same speaker, another sentence
+    assert 0.7 < row["similarity"] < 1.0  # same speaker, another sentence
     assert row["rtf"] == pytest.approx(0.1, rel=0.01)  # 0.6 s for a 6 s file
 
 
 def test_summary_and_reports(tmp_path):
-    rows = [{"secs": 0.5, "mcd": math.nan}, {"secs": 0.7, "mcd": 6.0}]
+    rows = [{"similarity": 0.5, "mcd": math.nan}, {"similarity": 0.7, "mcd": 6.0}]
     s = summarise(rows)
-    assert s["n"] == 2 and s["secs"] == pytest.approx(0.6) and s["mcd"] == pytest.approx(6.0)
+    assert s["n"] == 2 and s["similarity"] == pytest.approx(0.6) and s["mcd"] == pytest.approx(6.0)
     assert math.isnan(s["cer"])
     md = markdown_table({"sys": s})
     assert "similarity" in md and "MCD" in md and "CER" not in md
@@ -68,3 +69,26 @@ def test_paired_difference_is_mean_and_standard_error_of_finite_diffs():
 
     assert paired_difference([0.1, 0.3, float("nan")]) == "+0.200 ± 0.100"
     assert paired_difference([0.5]) == "–"
+
+
+def test_a_voice_name_is_a_target_and_the_report_has_a_row_per_file(tmp_path, monkeypatch, female_wav,
+                                                                    female_wav2, male_wav):
+    from voxmorph.eval.judge import file_table, judge_pairs
+    from voxmorph.voices.enrol import enrol_voice
+    from voxmorph.voices.store import VoiceStore
+
+    monkeypatch.setenv("VOXMORPH_HOME", str(tmp_path / "home"))
+    VoiceStore().save(enrol_voice("alice", [female_wav]))
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text(f"{male_wav}\t{male_wav}\talice\n{female_wav2}\t{male_wav}\talice\n")
+    table = read_pairs(pairs)
+    assert table[0].target_ref == "alice"
+    rows = judge_pairs(table)
+    same, other = rows
+    assert same["similarity"] == pytest.approx(same["similarity_source"])  # not converted: no change
+    assert other["similarity"] > other["similarity_source"] + 0.1  # alice's other sentence is nearer her
+    md = file_table(rows)
+    assert md.count("\n") == 4 and Path(male_wav).name in md
+    pairs.write_text(f"{male_wav}\t{male_wav}\tno-such-voice\n")
+    with pytest.raises(UserError, match="pairs.tsv:1: target_ref 'no-such-voice'"):
+        read_pairs(pairs)

@@ -94,6 +94,20 @@ def test_train_vocoder_cli_debug(corpus, tmp_path):
     assert_user_error(proc, "no such folder")
     assert_user_error(run("vocode", corpus / "p226" / "p226_003.flac", "-o", tmp_path / "x.wav", "--vocoder",
                           "nope", check=False), "unknown vocoder")
+    assert_user_error(run("vocode", corpus / "p226" / "p226_003.flac", "-o", tmp_path / "x.wav", "--vocoder",
+                          "world", "--runtime", "onnx", check=False), "--vocoder world has neither")
+
+    # a new run started from the trained model (what a fresh clone does with the shipped weights)
+    fine = tmp_path / "fine"
+    run("train", "vocoder", "--data", corpus, "--out", fine, "--config", "debug", "--steps", "5",
+        "--init", out / "model")
+    assert _metrics(fine)[min(_metrics(fine))]["gen/mel"] < 0.8 * first  # it starts trained
+    _, meta = load_vocoder(fine / "model")
+    assert meta["card"]["started_from"]["steps"] == 70 and meta["card"]["recipe"]["gan_start"] == 0
+    proc = run("train", "vocoder", "--out", fine, "--resume", "--init", out / "model", check=False)
+    assert_user_error(proc, "--init shapes a new run")
+    assert_user_error(run("train", "vocoder", "--data", corpus, "--out", tmp_path / "f2", "--config", "small",
+                          "--init", out / "model", check=False), "another configuration")
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
+import click
 import typer
 
 from voxmorph import __version__
@@ -46,10 +47,22 @@ app.add_typer(train.app, name="train")
 app.add_typer(data.app, name="data")
 
 
+def _placeholders(command: click.Command) -> None:
+    """Name each value's placeholder in --help after its parameter (``--out OUT``, ``FILE...``)
+    rather than its Python type (``<path>``, ``<list[Path]>``), unless a module chose one."""
+    for param in command.params:
+        if param.metavar is None and not getattr(param, "is_flag", False):
+            param.metavar = param.name.upper()
+    for sub in getattr(command, "commands", {}).values():
+        _placeholders(sub)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit status 1."""
+    command = typer.main.get_command(app)
+    _placeholders(command)
     try:
-        app()
+        command()
     except UserError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(1)

@@ -9,12 +9,15 @@ from typing import Annotated
 import typer
 
 from voxmorph.cli.common import F0Option, ModelOption, SynthOption, note_adapter, progress, synthesis
+from voxmorph.errors import UserError
 
 
 def convert(
-    inputs: Annotated[list[Path], typer.Argument(help="Audio file(s) to convert, any format/rate.")],
+    inputs: Annotated[list[Path], typer.Argument(
+        metavar="FILE", help="Audio file(s) to convert, any format/rate.")],
     voice: Annotated[str, typer.Option("--voice", "-v", help="Target voice (see 'voice list').")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file; a folder for several inputs.")],
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", metavar="PATH", help="Output file; a folder for several inputs.")],
     f0: F0Option = "harvest",
     pitch_shift: Annotated[float, typer.Option(help="Extra pitch shift in semitones.")] = 0.0,
     denoise: Annotated[bool, typer.Option("--denoise", help="Reduce stationary noise first.")] = False,
@@ -24,7 +27,8 @@ def convert(
     """Convert recordings into a voice.
 
     Output is 16 kHz mono: WAV, or FLAC/OGG by the output's extension. Files of any length
-    stream through in constant memory.
+    stream through in constant memory. With several inputs, a file that cannot be converted is
+    reported in one line and the others are still converted; the exit status is 1 if any failed.
     """
     from voxmorph.audio.io import probe
     from voxmorph.pipeline.converters import offline_converter
@@ -39,14 +43,24 @@ def convert(
     mapping = MappingOptions(pitch_shift=pitch_shift)
     converter = offline_converter(model, target, synthesis(model, vocoder), f0, denoise, mapping)
     note_adapter(model, converter, target)
+    failed = []
     for src, dst in plan:
-        duration = probe(src).duration
-        start = time.perf_counter()
-        with progress(duration, src.name) as bar:
-            convert_file(converter, src, dst, progress=bar.update)
+        try:
+            duration = probe(src).duration
+            start = time.perf_counter()
+            with progress(duration, src.name) as bar:
+                convert_file(converter, src, dst, progress=bar.update)
+        except UserError as err:
+            if len(plan) == 1:
+                raise
+            typer.echo(f"error: {err}", err=True)
+            failed.append(src)
+            continue
         took = time.perf_counter() - start
         typer.echo(f"{src} -> {dst} ({model} converter, {duration:.1f} s audio in {took:.1f} s, "
                    f"{duration / max(took, 1e-9):.1f}x real time)")
+    if failed:
+        raise UserError(f"{len(failed)} of {len(plan)} files not converted: {', '.join(map(str, failed))}")
 
 
 def vocode(
@@ -62,6 +76,8 @@ def vocode(
     from voxmorph.audio.io import load_audio, probe, save_audio
     from voxmorph.pipeline.vocoder import get_vocoder
 
+    if vocoder == "world" and (runtime != "torch" or model is not None):
+        raise UserError("--runtime and --model choose the neural vocoder's form; --vocoder world has neither")
     duration = probe(input).duration
     voc = get_vocoder(vocoder, model, f0, runtime)
     start = time.perf_counter()

@@ -27,6 +27,21 @@ HoldOutOption = Annotated[list[str], typer.Option(
     "from the run from its next step on.")]
 
 
+InitOption = Annotated[Path | None, typer.Option(
+    help="A trained model folder the new run starts from, e.g. the shipped one under "
+    "voxmorph/models/weights/, to fine-tune it with another recipe or data. New runs only.")]
+
+
+def _start(init: Path | None, resume: bool, what: str, gan: bool = True) -> dict:
+    """The overrides of a run started from the trained ``init`` (a GAN recipe's critic then
+    trains from step 0, its generator being trained already)."""
+    if init is None:
+        return {}
+    if resume:
+        raise UserError("--init shapes a new run; a resumed run keeps its own")
+    return {"init": trained_model(init, what), **({"gan_start": 0} if gan else {})}
+
+
 def _train(kind: str, data, out: Path, config, resume, steps, batch_size, layout, checkpoint_every,
            sample_every, hold_out: list[str], transcripts: Path | None = None, **overrides) -> None:
     from voxmorph.train.runs import run_training
@@ -57,11 +72,12 @@ def train_vocoder(
         "frame alike). Default: the config's, or a resumed run's own.")] = None,
     decoder_model: Annotated[Path | None, typer.Option(
         help="A trained decoder: voice its rebuild of each utterance instead of the real mel, to "
-        "fine-tune a vocoder for the neural converter (resume a copy of a copy-synthesis run with "
-        "this).")] = None,
+        "fine-tune a vocoder for the neural converter (with --init from a trained vocoder, or "
+        "resuming a copy of a copy-synthesis run).")] = None,
     content_model: Annotated[Path | None, typer.Option(
         help="With --decoder-model: the content encoder that decoder was trained on (default: the "
         "shipped one).")] = None,
+    init: InitOption = None,
 ):
     """Train the neural vocoder (mel + F0 -> waveform) by copy synthesis of the given corpora.
 
@@ -74,6 +90,7 @@ def train_vocoder(
     if loudness is not None and loudness < 0:
         raise UserError(f"--loudness {loudness}: give 0 or more")
     given = {"loudness": loudness} if loudness is not None else {}
+    given.update(_start(init, resume, "vocoder"))
     if decoder_model is not None:
         content_model = content_model or shipped_model("content")
         given.update(decoder_model=trained_model(decoder_model, "decoder"),
@@ -110,9 +127,7 @@ def train_content(
         min=0.0, help="Weight of a frame-level phone loss next to the CTC (0: off, the default): a "
         "linear head on the content must name every frame's phone, labelled by a forced alignment "
         "of the transcript. New runs only.")] = None,
-    init: Annotated[Path | None, typer.Option(
-        help="A trained content encoder (model folder) the new run starts from, e.g. to fine-tune "
-        "the shipped one with another recipe. New runs only.")] = None,
+    init: InitOption = None,
 ):
     """Train the content encoder: phone CTC on the transcribed corpora among --data, and an
     adversarial speaker classifier on all of them, with speed and vocal-tract perturbation.
@@ -124,11 +139,11 @@ def train_content(
     """
     if adversary not in (None, "reversal", "confusion"):
         raise UserError(f"unknown adversary '{adversary}': use reversal or confusion")
-    if resume and (frame_phones is not None or init is not None):
-        raise UserError("--frame-phones and --init shape a new run; a resumed run keeps its own")
-    start = trained_model(init, "content encoder") if init is not None else None
+    if resume and frame_phones is not None:
+        raise UserError("--frame-phones shapes a new run; a resumed run keeps its own")
     given = {k: v for k, v in (("lr_decay", lr_decay), ("adversary", adversary),
-                               ("frame_phones", frame_phones), ("init", start)) if v is not None}
+                               ("frame_phones", frame_phones)) if v is not None}
+    given.update(_start(init, resume, "content encoder", gan=False))
     _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
            hold_out, transcripts=transcripts, **given)
 
@@ -158,6 +173,7 @@ def train_decoder(
     lookahead: Annotated[int | None, typer.Option(
         min=0, max=20, help="Frames (10 ms) of conditioning the decoder reads past each mel frame "
         "(default 0: causal). Adds as much delay to live conversion. New runs only.")] = None,
+    init: InitOption = None,
 ):
     """Train the VAE decoder (content + F0 + energy + speaker embedding -> mel) on real multi-speaker
     speech, GAN-refined against a mel discriminator. The decoder lands in OUT/model."""
@@ -172,5 +188,6 @@ def train_decoder(
         raise UserError("--lookahead shapes a new run's decoder; a resumed run keeps its own")
     given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency),
                                     ("lookahead", lookahead)) if v is not None})
+    given.update(_start(init, resume, "decoder"))
     _train("decoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
            hold_out, **given)

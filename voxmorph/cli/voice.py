@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from voxmorph.cli.common import F0Option, make_typer, progress
+from voxmorph.cli.common import F0Option, ModelOption, make_typer, progress
 from voxmorph.errors import UserError
 
 app = make_typer("Enrol, list, show, preview and remove voices.")
@@ -17,7 +17,8 @@ app = make_typer("Enrol, list, show, preview and remove voices.")
 @app.command("add")
 def voice_add(
     name: Annotated[str, typer.Argument(help="Name of the new voice (letters, digits, . _ -).")],
-    files: Annotated[list[Path], typer.Argument(help="Recordings of the speaker, any format/rate.")],
+    files: Annotated[list[Path], typer.Argument(
+        metavar="FILE", help="Recordings of the speaker, any format/rate.")],
     description: Annotated[str, typer.Option(help="A note shown by 'voice show'.")] = "",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing voice.")] = False,
     f0: F0Option = "harvest",
@@ -76,21 +77,68 @@ def voice_add(
 
 @app.command("list")
 def voice_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False):
-    """List built-in and enrolled voices."""
+    """List built-in and enrolled voices: kind (built-in, enrolled = calibrated, adapted = with a
+    trained decoder adapter), pitch (median F0) and description. Hear one with 'voice preview'."""
     from voxmorph.voices.store import VoiceStore
 
     store = VoiceStore()
-    builtin, user = set(store.builtin_names()), set(store.user_names())
-    rows = [{"name": n, "kind": "user" if n in user else "built-in"} for n in store.names()]
+    rows = [_row(store, n) for n in store.names()]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     if not rows:
         typer.echo("no voices")
     for r in rows:
-        typer.echo(f"{r['name']:<24} {r['kind']}")
-    if not user:
-        typer.echo(f"({len(builtin)} built-in voices; enrol your own with: voxmorph voice add NAME FILE...)")
+        pitch = f"{_pitch_word(r['f0_median_hz'])} ({r['f0_median_hz']:.0f} Hz)" if r["f0_median_hz"] else "-"
+        typer.echo(f"{r['name']:<16} {r['kind']:<9} {pitch:<17} {r['description']}")
+    if not store.user_names():
+        typer.echo(f"({len(rows)} built-in voices; enrol your own with: voxmorph voice add NAME FILE...)")
+
+
+def _row(store, name: str) -> dict:
+    """One voice for 'voice list'; a voice that no longer loads is listed as damaged, not fatal."""
+    from voxmorph.errors import VoiceError
+
+    try:
+        s = store.get(name).summary()
+    except VoiceError as err:
+        return {"name": name, "kind": "damaged", "f0_median_hz": None, "description": str(err)}
+    return {"name": name, "kind": s["kind"], "f0_median_hz": s["f0_median_hz"],
+            "description": s["description"].split(";")[0]}
+
+
+def _pitch_word(hz: float) -> str:
+    """A listener's word for a median F0: most men speak below 145 Hz, most women above 165."""
+    return "low" if hz < 145 else "high" if hz > 165 else "middle"
+
+
+@app.command("preview")
+def voice_preview(
+    name: Annotated[str, typer.Argument(help="The voice to hear (see 'voice list').")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the preview here instead of playing it.")] = None,
+    text: Annotated[str | None, typer.Option(help="What to say (default: a short greeting).")] = None,
+    model: ModelOption = "neural",
+):
+    """Hear a voice before using it: a sentence read by the bundled piper voice and converted into
+    NAME, played on the sound card (or written with -o)."""
+    from voxmorph.audio.constants import SAMPLE_RATE
+    from voxmorph.audio.io import save_audio
+    from voxmorph.pipeline.preview import PREVIEW_TEXT, preview
+    from voxmorph.voices.store import VoiceStore
+
+    if text is not None and not text.strip():
+        raise UserError("--text is empty")
+    voice = VoiceStore().get(name)
+    audio = preview(voice, text or PREVIEW_TEXT, model)
+    if output is None:
+        from voxmorph.realtime.devices import play
+
+        play(audio, SAMPLE_RATE)
+        typer.echo(f"played '{name}' ({audio.size / SAMPLE_RATE:.1f} s)")
+    else:
+        save_audio(output, audio)
+        typer.echo(f"'{name}' preview -> {output}")
 
 
 @app.command("show")

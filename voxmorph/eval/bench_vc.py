@@ -240,7 +240,7 @@ def _pair_table(rows: list[dict], systems: Sequence[str]) -> str:
     for pair in dict.fromkeys(r["pair"] for r in rows if r["kind"] in PAIRS):
         s = [summarise([r for r in rows if r["pair"] == pair and r["system"] == sys])
              for sys in (UNCONVERTED, *systems)]
-        lines.append(f"| {pair} | " + " / ".join(f"{x['secs']:.3f}" for x in s) + " | "
+        lines.append(f"| {pair} | " + " / ".join(f"{x['similarity']:.3f}" for x in s) + " | "
                      + " / ".join(f"{x['mcd']:.2f}" for x in s) + " |")
     return "\n".join(lines) + "\n"
 

@@ -5,8 +5,9 @@ TSV's folder, an optional header row starting with ``converted``:
 
     converted   source   target_ref   [parallel_target]   [seconds]
 
-``target_ref`` is a recording of the target voice or a folder of them (their mean embedding is
-the target's identity); ``parallel_target`` is the real target saying the same sentence (enables
+``target_ref`` is a recording of the target voice, a folder of them (their mean embedding is
+the target's identity), or the name of a voice (``voice list``: its enrolled embedding);
+``parallel_target`` is the real target saying the same sentence (enables
 MCD and F0 against it); ``seconds`` is the compute time spent making the converted file (gives the
 real-time factor).
 """
@@ -34,7 +35,7 @@ from voxmorph.models.speaker import SpeakerEncoder
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".opus")
 
 SUMMARY_COLUMNS = [
-    ("secs", "similarity ↑"),
+    ("similarity", "similarity ↑"),
     ("mcd", "MCD dB ↓"),
     ("f0_corr_source", "F0 corr (src) ↑"),
     ("f0_rmse_target_cents", "F0 RMSE vs tgt (cents) ↓"),
@@ -51,7 +52,7 @@ SUMMARY_COLUMNS = [
 class Pair:
     converted: Path
     source: Path
-    target_ref: Path | tuple[Path, ...]  # a file, a folder, or several files
+    target_ref: Path | tuple[Path, ...] | str  # a file, a folder, several files, or a voice name
     parallel_target: Path | None = None
     seconds: float | None = None
 
@@ -75,10 +76,24 @@ def read_pairs(path: str | Path) -> list[Pair]:
             except ValueError:
                 raise UserError(f"{path}:{lineno}: seconds '{row[4]}' is not a number") from None
             parallel = base / row[3] if len(row) > 3 and row[3] else None
-            pairs.append(Pair(base / row[0], base / row[1], base / row[2], parallel, seconds))
+            pairs.append(Pair(base / row[0], base / row[1], _target(base, row[2], f"{path}:{lineno}"),
+                              parallel, seconds))
     if not pairs:
         raise UserError(f"{path}: no pairs found")
     return pairs
+
+
+def _target(base: Path, ref: str, where: str) -> Path | str:
+    """A ``target_ref`` cell: a voice's name where no such path exists and the cell is not shaped
+    like a path (no folder, no audio suffix); else a path relative to the TSV."""
+    if (base / ref).exists() or "/" in ref or Path(ref).suffix.lower() in AUDIO_SUFFIXES:
+        return base / ref
+    from voxmorph.voices.store import VoiceStore
+
+    if ref not in VoiceStore().names():
+        raise UserError(f"{where}: target_ref '{ref}' is neither a file or folder nor a voice "
+                        "(see 'voxmorph voice list')")
+    return ref
 
 
 def reference_files(target_ref: Path | tuple[Path, ...]) -> list[Path]:
@@ -120,7 +135,12 @@ class Judge:
         return self.encoder.embed(normalise_loudness(speech, SAMPLE_RATE))
 
     @lru_cache(maxsize=64)  # noqa: B019
-    def reference_embedding(self, target_ref: Path | tuple[Path, ...]) -> np.ndarray:
+    def reference_embedding(self, target_ref: Path | tuple[Path, ...] | str) -> np.ndarray:
+        if isinstance(target_ref, str):  # a voice: the embedding its enrolment measured
+            from voxmorph.voices.store import VoiceStore
+
+            mean = np.asarray(VoiceStore().get(target_ref).embedding, np.float64)
+            return mean / np.linalg.norm(mean)
         embs = np.stack([self.embedding(p) for p in reference_files(target_ref)])
         mean = embs.mean(axis=0)
         return mean / np.linalg.norm(mean)
@@ -129,9 +149,9 @@ class Judge:
         """All metrics of one pair as a flat dict (NaN where a metric does not apply)."""
         conv = self.audio(pair.converted)
         row: dict = {"converted": str(pair.converted), "source": str(pair.source)}
-        row["secs"] = metrics.speaker_similarity(
-            self.embedding(pair.converted), self.reference_embedding(pair.target_ref)
-        )
+        target = self.reference_embedding(pair.target_ref)
+        row["similarity"] = metrics.speaker_similarity(self.embedding(pair.converted), target)
+        row["similarity_source"] = metrics.speaker_similarity(self.embedding(pair.source), target)
         a_conv, a_src = self.analysis(pair.converted), self.analysis(pair.source)
         ic, isrc = metrics.align(a_conv, a_src)
         row["f0_corr_source"] = metrics.f0_metrics(a_conv.f0[ic], a_src.f0[isrc])["f0_corr"]
@@ -157,7 +177,7 @@ class Judge:
 def summarise(rows: Sequence[dict]) -> dict:
     """Mean of every metric over rows (ignoring NaN) and the row count."""
     out: dict = {"n": len(rows)}
-    for key, _ in SUMMARY_COLUMNS + [("f0_corr_target", "")]:
+    for key, _ in SUMMARY_COLUMNS + [("f0_corr_target", ""), ("similarity_source", "")]:
         values = np.array([r.get(key, math.nan) for r in rows], dtype=float)
         out[key] = float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
     return out
@@ -179,6 +199,21 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return "–" if math.isnan(v) else f"{v:.3f}" if abs(v) < 10 else f"{v:.1f}"
     return str(v)
+
+
+FILE_COLUMNS = [("similarity_source", "similarity before"), ("similarity", "after"), ("mcd", "MCD dB"),
+                ("f0_corr_source", "F0 corr (src)"), ("cer", "CER vs src"), ("dnsmos_ovrl", "DNSMOS")]
+
+
+def file_table(rows: Sequence[dict]) -> str:
+    """One row per converted file: the source's similarity to the target before conversion and
+    the converted file's after, and the file's other metrics."""
+    lines = ["| converted | " + " | ".join(label for _, label in FILE_COLUMNS) + " |",
+             "|---|" + "---:|" * len(FILE_COLUMNS)]
+    for r in rows:
+        cells = " | ".join(_fmt(r.get(k, math.nan)) for k, _ in FILE_COLUMNS)
+        lines.append(f"| {Path(r['converted']).name} | {cells} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(summaries: dict[str, dict]) -> str:

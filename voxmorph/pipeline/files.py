@@ -42,8 +42,8 @@ def plan_outputs(inputs: Sequence[str | Path], output: str | Path, suffix: str =
     output = Path(output)
     if not inputs:
         raise UserError("no input files given")
-    for p in inputs:
-        probe(p)
+    if len(inputs) == 1:  # several: each is checked when its turn comes, so one bad file stops none
+        probe(inputs[0])
     if len(inputs) == 1 and not output.is_dir():
         plan = [(inputs[0], output)]
     else:

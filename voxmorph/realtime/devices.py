@@ -112,3 +112,17 @@ def open_duplex(engine: LiveEngine, input_device: str | None, output_device: str
             if mon is not None:
                 mon.stop()
                 mon.close()
+
+
+def play(audio: np.ndarray, sample_rate: int, device: str | None = None) -> None:
+    """Play ``(n,)`` float32 audio on an output device (default: the system's) and wait for the end."""
+    sd = _sd()
+    try:
+        out = resolve(device, "output")
+    except UserError:
+        raise UserError("no sound card to play on; write a file instead with -o FILE") from None
+    try:
+        sd.play(np.asarray(audio, np.float32), sample_rate, device=out)
+        sd.wait()
+    except (sd.PortAudioError, ValueError) as err:
+        raise UserError(f"cannot play on the sound card: {err} (write a file instead with -o FILE)") from None

@@ -21,13 +21,12 @@ from torch import nn
 from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.utterances import LabelledUtterance, Perturbation, UtteranceDataset, collate
-from voxmorph.errors import UserError
 from voxmorph.models.adversary import SpeakerClassifier, confusion_loss, reverse_gradient
 from voxmorph.models.content import CONFIGS, ContentEncoder, best_path, load_content, save_content
 from voxmorph.text.distance import edit_distance
 from voxmorph.text.phonemes import SYMBOLS, encode, phonemize
 from voxmorph.train.alignment import IGNORE, align_phones, silence_probability
-from voxmorph.train.recipe import Phase, Sample, StepOutput
+from voxmorph.train.recipe import Phase, Sample, StepOutput, start_from
 
 
 @dataclass(frozen=True)
@@ -87,13 +86,7 @@ class ContentRecipe:
     def build(self) -> dict[str, nn.Module]:
         encoder = ContentEncoder(CONFIGS[self.config.size])
         if self.config.init is not None:
-            start, meta = load_content(self.config.init)
-            card = meta.get("card", {})
-            self._started_from = {k: card[k] for k in ("steps", "cpu_hours", "held_out") if k in card}
-            if start.config != encoder.config:
-                size = self.config.size
-                raise UserError(f"{self.config.init}: a content encoder of another size than {size}")
-            encoder.load_state_dict(start.state_dict())
+            self._started_from = start_from(encoder, self.config.init, load_content, "content encoder")
         models = {"encoder": encoder, "speaker": SpeakerClassifier(encoder.config.dim, len(self.speakers))}
         if self.config.frame_phones > 0:
             models["frames"] = nn.Conv1d(encoder.config.dim, len(SYMBOLS), 1)

@@ -33,11 +33,18 @@ from voxmorph.data.cache import FeatureCache, Features
 from voxmorph.data.corpora import Utterance
 from voxmorph.data.segments import SegmentDataset
 from voxmorph.models.content import ContentEncoder, load_content
-from voxmorph.models.decoder import CONFIGS, MelDecoder, frame_conditioning, rebuild_mel, save_decoder
+from voxmorph.models.decoder import (
+    CONFIGS,
+    MelDecoder,
+    frame_conditioning,
+    load_decoder,
+    rebuild_mel,
+    save_decoder,
+)
 from voxmorph.models.discriminators import MelDiscriminator
 from voxmorph.models.speaker import SpeakerEncoder
 from voxmorph.train import losses
-from voxmorph.train.recipe import Phase, Sample, StepOutput
+from voxmorph.train.recipe import Phase, Sample, StepOutput, start_from
 
 EMBED_UTTERANCES = 10
 """Utterances per speaker averaged into its training embedding."""
@@ -64,6 +71,8 @@ class DecoderRecipeConfig:
         default_factory=lambda: {"mel": 10.0, "kl": 0.02, "adv": 1.0, "fm": 2.0, "d_adv": 1.0}
     )
     seed: int = 0
+    init: str | None = None
+    """A trained decoder folder the new run starts from (the shipped one, to fine-tune it)."""
 
 
 RECIPE_CONFIGS = {
@@ -157,6 +166,7 @@ class DecoderRecipe:
         self._features: list[Features] | None = None
         self._embeddings: torch.Tensor | None = None
         self._log_f0: torch.Tensor | None = None
+        self._started_from: dict | None = None
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -164,7 +174,10 @@ class DecoderRecipe:
     def build(self) -> dict[str, nn.Module]:
         size = replace(CONFIGS[self.config.size], content_dim=self.content.config.dim,
                        lookahead=self.config.lookahead)
-        return {"decoder": MelDecoder(size), "disc": MelDiscriminator(self.config.disc_channels)}
+        decoder = MelDecoder(size)
+        if self.config.init is not None:
+            self._started_from = start_from(decoder, self.config.init, load_decoder, "decoder")
+        return {"decoder": decoder, "disc": MelDiscriminator(self.config.disc_channels)}
 
     def features(self) -> list[Features]:
         if self._features is None:
@@ -237,5 +250,6 @@ class DecoderRecipe:
         return []  # mel only; listening goes through the converter benchmark
 
     def export(self, models: Mapping[str, nn.Module], folder: Path, card: dict) -> None:
+        lineage = {"started_from": self._started_from} if self._started_from is not None else {}
         save_decoder(models["decoder"], folder, {**card, "recipe": self.config_dict(),
-                                                 "sample_rate": SAMPLE_RATE})
+                                                 "sample_rate": SAMPLE_RATE, **lineage})

@@ -8,7 +8,7 @@ and the loop back-propagates the weighted sum into that phase's optimiser.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 from torch import nn
+
+from voxmorph.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,18 @@ class Recipe(Protocol):
     def export(self, models: Mapping[str, nn.Module], folder: Path, card: dict) -> None:
         """Write the inference model (no training machinery) with its model card."""
         ...
+
+
+def start_from(model: nn.Module, folder: str | Path, load: Callable[[str | Path], tuple[nn.Module, dict]],
+               what: str) -> dict:
+    """Copy the weights of the trained model in ``folder`` (read by ``load``) into the new run's
+    ``model``, which must have the same configuration; returns the lineage its card records
+    (``steps``, ``cpu_hours``, ``held_out`` of the model it started from)."""
+    start, meta = load(folder)
+    if start.config != model.config:
+        raise UserError(f"{folder}: a {what} of another configuration than this run's "
+                        f"({start.config} against {model.config}); choose the run's --config to match")
+    model.load_state_dict(start.state_dict())
+    card = meta.get("card", {})
+    return {k: card[k] for k in ("steps", "cpu_hours", "held_out") if k in card}
+

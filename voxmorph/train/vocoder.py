@@ -24,9 +24,9 @@ from voxmorph.data.corpora import Utterance
 from voxmorph.data.segments import SegmentDataset
 from voxmorph.models.discriminators import DISCRIMINATOR_CONFIGS, Discriminators
 from voxmorph.models.onnx import ONNX_FILE, export_onnx
-from voxmorph.models.vocoder import CONFIGS, SourceFilterVocoder, save_vocoder
+from voxmorph.models.vocoder import CONFIGS, SourceFilterVocoder, load_vocoder, save_vocoder
 from voxmorph.train import losses
-from voxmorph.train.recipe import Phase, Sample, StepOutput
+from voxmorph.train.recipe import Phase, Sample, StepOutput, start_from
 
 SAMPLE_SECONDS = 4
 """Length of the logged audio samples."""
@@ -56,6 +56,8 @@ class VocoderRecipeConfig:
     sample_count: int = 2
     seed: int = 0
     onnx: bool = True
+    init: str | None = None
+    """A trained vocoder folder the new run starts from (the shipped one, to fine-tune it)."""
     """Also export ``vocoder.onnx`` beside the weights (about 15 s)."""
 
 
@@ -86,13 +88,17 @@ class VocoderRecipe:
         )
         self._features: list[Features] | None = None
         self._rebuilt: list[np.ndarray] | None = None
+        self._started_from: dict | None = None
 
     def config_dict(self) -> dict:
         return asdict(self.config)
 
     def build(self) -> dict[str, nn.Module]:
+        gen = SourceFilterVocoder(CONFIGS[self.config.size])
+        if self.config.init is not None:
+            self._started_from = start_from(gen, self.config.init, load_vocoder, "vocoder")
         return {
-            "gen": SourceFilterVocoder(CONFIGS[self.config.size]),
+            "gen": gen,
             "disc": Discriminators(DISCRIMINATOR_CONFIGS[self.config.discriminators or self.config.size]),
         }
 
@@ -170,6 +176,8 @@ class VocoderRecipe:
 
     def export(self, models: Mapping[str, nn.Module], folder: Path, card: dict) -> None:
         card = {**card, "recipe": self.config_dict()}
+        if self._started_from is not None:
+            card["started_from"] = self._started_from
         if self.config.decoder_model:  # the fingerprint of the decoder whose output it voices
             from voxmorph.models.checkpoint_io import weights_id
 

@@ -8,6 +8,8 @@ embeddings of short speech windows) and names the problem in words a user can ac
   (or, without pauses, the quietest tenth of the speech's 20 ms frames);
 - **several speakers**: speaker embeddings of ~3 s windows split into two groups (2-means on the
   unit sphere); two sizeable groups whose centroids differ like two people do mean two voices.
+  And, independent of the speaker model, pitch: two sizeable groups of speech whose median F0
+  lie further apart than one person's calm and acted emotional speech do (a man and a woman).
 
 Thresholds were set on real recordings (VCC2018, VCTK, LibriSpeech pass; clipped, noisy and
 two-speaker versions of them fail): see "Checks on the recordings" in docs/voices.md.
@@ -31,6 +33,13 @@ MIN_GROUP = 0.3
 """A second speaker must own at least this share of the windows ..."""
 MAX_GROUP_COSINE = 0.83
 """... and the two groups' centroids must be less similar than this."""
+
+MAX_PITCH_SPLIT_ST = 9.0
+"""Two groups of speech (each at least :data:`MIN_GROUP` of the voiced frames) whose median F0
+lie more than this many semitones apart are two voices. Measured on real recordings (the
+journal's "Several speakers by pitch"): one EmoDB actor across seven acted emotions splits by at
+most 6.3, a VCC2018 or VCTK speaker's recordings by at most 2.1; a man and a woman of VCC2018,
+VCTK or EmoDB by 9.5 to 17."""
 
 _FRAME = SAMPLE_RATE // 50
 
@@ -95,6 +104,23 @@ def several_speakers(embeddings: np.ndarray) -> bool:
     return share >= MIN_GROUP and cos < MAX_GROUP_COSINE
 
 
+def pitch_split_semitones(chunks: list[tuple[float, int]]) -> float:
+    """``chunks``: ``(median log F0, voiced frames)`` per piece of speech -> the largest distance in
+    semitones between the weighted mean log F0 of two groups split at one point of the sorted
+    medians, each group holding at least :data:`MIN_GROUP` of the voiced frames; 0 if no split
+    qualifies (one piece, or pieces too uneven)."""
+    if len(chunks) < 2:
+        return 0.0
+    f0, w = (np.asarray(v, np.float64) for v in zip(*sorted(chunks), strict=True))
+    total, best = w.sum(), 0.0
+    for k in range(1, len(f0)):
+        lo, hi = w[:k].sum(), w[k:].sum()
+        if min(lo, hi) >= MIN_GROUP * total:
+            gap = np.average(f0[k:], weights=w[k:]) - np.average(f0[:k], weights=w[:k])
+            best = max(best, 12.0 * gap / np.log(2.0))
+    return float(best)
+
+
 class SpeakerWindows:
     """Collects speech across recordings and embeds it in :data:`WINDOW_S` windows."""
 
@@ -102,6 +128,13 @@ class SpeakerWindows:
         self.embed = embed  # (n,) 16 kHz speech -> unit embedding
         self._pending = np.zeros(0, np.float32)
         self.embeddings: list[np.ndarray] = []
+        self.pitch: list[tuple[float, int]] = []
+
+    def add_pitch(self, f0: np.ndarray) -> None:
+        """The F0 track (Hz, 0 = unvoiced) of one piece of speech."""
+        voiced = f0[f0 > 0]
+        if voiced.size >= 50:  # 0.25 s of voicing at a 5 ms frame period
+            self.pitch.append((float(np.median(np.log(voiced))), int(voiced.size)))
 
     def add(self, speech: np.ndarray) -> None:
         w = int(WINDOW_S * SAMPLE_RATE)
@@ -111,4 +144,6 @@ class SpeakerWindows:
             self._pending = self._pending[w:]
 
     def several_speakers(self) -> bool:
+        if pitch_split_semitones(self.pitch) > MAX_PITCH_SPLIT_ST:
+            return True
         return several_speakers(np.stack(self.embeddings)) if self.embeddings else False

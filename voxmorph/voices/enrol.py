@@ -65,11 +65,13 @@ def enrol_voice(
                 continue
             file_levels.append((speech.size, checks.levels(block, segments)))
             speech = normalise_loudness(speech, SAMPLE_RATE)
-            acc.add(world.analyse(speech, SAMPLE_RATE, tracker, aperiodicity=False), speech)
+            feats = world.analyse(speech, SAMPLE_RATE, tracker, aperiodicity=False)
+            acc.add(feats, speech)
             embeddings.append(SpeakerEncoder.shared().embed(speech))
             weights.append(speech.size)
             if check:
                 windows.add(speech)
+                windows.add_pitch(feats.f0)
             file_speech += speech.size
         if file_speech == 0:
             raise AudioError(f"{f}: no speech found (silence or noise only)")

@@ -68,12 +68,22 @@ class Voice:
     path: Path | None = field(default=None, compare=False)
     adapter: VoiceAdapter | None = field(default=None, compare=False)
 
+    @property
+    def kind(self) -> str:
+        """``built-in``, ``adapted`` (a trained decoder adapter) or ``enrolled`` (calibrated only)."""
+        if self.info.builtin:
+            return "built-in"
+        if self.adapter is not None and "method" not in self.adapter.info:
+            return "adapted"
+        return "enrolled"
+
     def summary(self) -> dict:
         """Plain-data view for display and JSON output."""
         s = self.stats
         return {
             "name": self.name,
             "builtin": self.info.builtin,
+            "kind": self.kind,
             "description": self.info.description,
             "created": self.info.created,
             "source_files": self.info.source_files,
