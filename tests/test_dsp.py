@@ -55,3 +55,17 @@ def test_denoise_lowers_noise_between_words(female_audio):
     assert after < 0.5 * before
     # speech energy is mostly kept
     assert np.sqrt(np.mean(out**2)) > 0.6 * np.sqrt(np.mean(speech**2))
+
+
+def test_peak_limit_brings_peaks_under_the_ceiling_and_leaves_the_rest():
+    from voxmorph.audio.dsp import peak_limit
+
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    quiet = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    assert peak_limit(quiet) is quiet  # nothing over the ceiling: untouched
+    loud = quiet.copy()
+    loud[8000:8400] *= 3.0  # a 25 ms burst to 1.5
+    y = peak_limit(loud)
+    assert np.abs(y).max() <= 0.95 + 1e-6
+    np.testing.assert_array_equal(y[:7000], loud[:7000])  # far from the burst: unchanged
+    assert np.abs(np.diff(y)).max() < 0.2  # a gain, not a clip: no step in the waveform

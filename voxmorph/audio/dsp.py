@@ -7,7 +7,7 @@ import pyloudnorm
 import soxr
 from scipy import signal
 
-from voxmorph.audio.constants import HOP, N_FFT, WIN_LENGTH
+from voxmorph.audio.constants import HOP, N_FFT, SAMPLE_RATE, WIN_LENGTH
 
 TARGET_LUFS = -23.0
 """Loudness every output is normalised to (EBU R 128 programme level)."""
@@ -100,3 +100,19 @@ def soft_limit(y: np.ndarray, knee: float = 0.9) -> np.ndarray:
     out = y.copy()
     out[over] = np.sign(y[over]) * (knee + (1 - knee) * np.tanh((a[over] - knee) / (1 - knee)))
     return out
+
+
+def peak_limit(y: np.ndarray, ceiling: float = 0.95, window: int = SAMPLE_RATE // 200) -> np.ndarray:
+    """``y`` with its peaks brought under ``ceiling`` by a smooth gain (no waveshaping): the gain
+    is ``ceiling`` over the peak within ``window`` samples either side, averaged over a
+    ``window``-wide span, so it never exceeds what any sample near a peak needs and moves over
+    milliseconds, not samples. Audio already under the ceiling is returned unchanged."""
+    a = np.abs(y)
+    if a.size == 0 or a.max() <= ceiling:
+        return y
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    gain = np.minimum(1.0, ceiling / np.maximum(maximum_filter1d(a, 2 * window + 1), 1e-9))
+    gain = uniform_filter1d(gain, window + 1 - window % 2)  # an odd span within the max filter's reach
+    return (y * gain).astype(y.dtype, copy=False)
+

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from voxmorph.audio.dsp import denoise, soft_limit
+from voxmorph.audio.dsp import denoise, peak_limit
 from voxmorph.audio.f0 import get_tracker, mel_frame_f0
 from voxmorph.models.decoder import rebuild_mel
 from voxmorph.pipeline.chunking import ChunkedConverter
@@ -55,5 +55,5 @@ class NeuralConverter(ChunkedConverter):
         mel_hat = rebuild_mel(self.models.content, self.models.decoder, x, f0_t, self.voice)
         y = self.models.vocoder.synthesise(mel_hat[0], f0_t[0])
         y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
-        return soft_limit(y)
+        return peak_limit(y)
 

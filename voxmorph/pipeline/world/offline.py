@@ -18,7 +18,7 @@ import numpy as np
 
 from voxmorph.audio import world
 from voxmorph.audio.constants import SAMPLE_RATE
-from voxmorph.audio.dsp import denoise, soft_limit
+from voxmorph.audio.dsp import denoise, peak_limit
 from voxmorph.audio.f0 import get_tracker
 from voxmorph.pipeline.chunking import ChunkedConverter
 from voxmorph.pipeline.options import ConversionOptions
@@ -65,5 +65,5 @@ class WorldConverter(ChunkedConverter):
         feats.sp, feats.ap = sp, ap
         y = self.synthesise(feats)
         y = np.pad(y[: x.size], (0, max(0, x.size - y.size)))
-        return soft_limit(y)
+        return peak_limit(y)
 
