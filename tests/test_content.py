@@ -193,7 +193,7 @@ def test_frame_phone_loss_trains_a_head_the_export_leaves_out_and_init_starts_fr
     model, meta = load_content(tmp_path / "run" / "model")  # the plain encoder: no frame head
     assert meta["card"]["recipe"]["frame_phones"] == 0.5
     assert meta["card"]["started_from"] == {"steps": 0}  # the starting encoder's card, as saved above
-    with pytest.raises(UserError, match="another size"):
+    with pytest.raises(UserError, match="another configuration"):
         ContentRecipe(replace(config, size="small"), utts, FeatureCache(f0_tracker=None)).build()
 
 

@@ -142,3 +142,38 @@ def test_speaker_groups_split_two_clusters_only():
     assert not several_speakers(one) and several_speakers(two)
     share, cos = speaker_groups(two)
     assert share == 0.5 and cos < 0.2
+
+
+def _espeak(path, voice: str, pitch: int, text: str):
+    import subprocess
+
+    subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-w", str(path), text], check=True)
+    return path
+
+
+def test_a_man_and_a_woman_with_little_speech_are_refused_by_pitch(tmp_path):
+    """Two espeak-ng voices, a low man and a high woman, one take each: too few windows for the
+    embedding split, so the pitch groups decide; two takes of one voice pass."""
+    texts = ["Six spoons of fresh snow peas and five thick slabs of blue cheese for the party.",
+             "We also need a small plastic snake and a big toy frog for the kids tomorrow."]
+    man = [_espeak(tmp_path / f"m{i}.wav", "en-us+m3", 40, t) for i, t in enumerate(texts)]
+    woman = _espeak(tmp_path / "f.wav", "en-us+f3", 70, texts[1])
+    with pytest.raises(VoiceError, match="more than one speaker"):
+        enrol_voice("pair", [man[0], woman])
+    assert enrol_voice("one", man).name == "one"
+
+
+def test_pitch_groups_need_both_a_pitch_gap_and_a_different_voice():
+    from voxmorph.voices.checks import pitch_groups, split_by_pitch
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(256)
+    b = a + 1.2 * rng.standard_normal(256)  # cosine about 0.64 to a
+    unit = [v / np.linalg.norm(v) for v in (a, b)]
+    low, high = np.log(110.0), np.log(220.0)  # an octave: 12 semitones
+    gap, cos = pitch_groups([(low, 100, unit[0]), (high, 100, unit[1])])
+    assert gap == pytest.approx(12.0) and cos < 0.72
+    assert split_by_pitch([(low, 100, unit[0]), (high, 100, unit[1])])  # man and woman
+    assert not split_by_pitch([(low, 100, unit[0]), (high, 100, unit[0])])  # one voice, calm and shouting
+    assert not split_by_pitch([(low, 100, unit[0]), (low + 0.05, 100, unit[1])])  # no pitch gap
+    assert not split_by_pitch([(low, 100, unit[0]), (high, 10, unit[1])])  # a stray piece is not a group

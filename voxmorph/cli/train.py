@@ -1,7 +1,14 @@
-"""``voxmorph train``: the vocoder, the content encoder and the decoder, on the one training loop."""
+"""``voxmorph train``: the vocoder, the content encoder and the decoder, on the one training loop.
+
+The options every run takes (corpora, run folder, config, resume, steps, batch, checkpoints,
+samples, held-out speakers) are written once, in :func:`run_options`; each command adds its own.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -12,24 +19,65 @@ from voxmorph.errors import UserError
 
 app = make_typer("Train voxmorph's models on speech corpora (CPU by default; GPUs through accelerate).")
 
-ConfigOption = Annotated[str, typer.Option(help="debug (for tests), small (shipped) or base.")]
-ResumeOption = Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")]
 LrDecayOption = Annotated[float | None, typer.Option(
     min=0.9, max=1.0, help="Learning-rate decay per step (default 0.999996, nearly constant); with "
     "--resume it replaces the run's own from the next step on, e.g. 0.99885 to anneal the rate "
     "tenfold over 2,000 more steps.")]
-StepsOption = Annotated[int | None, typer.Option(help="Total steps to reach (default: the config's).")]
-CheckpointOption = Annotated[int, typer.Option(help="Steps between checkpoints.")]
-SampleOption = Annotated[int, typer.Option(help="Steps between audio samples and plots.")]
-HoldOutOption = Annotated[list[str], typer.Option(
-    "--hold-out", help="CORPUS/SPEAKER to leave out of training (repeat for several), e.g. "
-    "librispeech/40: a speaker a benchmark uses as an unseen voice. With --resume it drops them "
-    "from the run from its next step on.")]
-
-
 InitOption = Annotated[Path | None, typer.Option(
     help="A trained model folder the new run starts from, e.g. the shipped one under "
     "voxmorph/models/weights/, to fine-tune it with another recipe or data. New runs only.")]
+
+
+@dataclass(frozen=True)
+class RunArgs:
+    """The options every ``train`` command takes, in :func:`voxmorph.train.runs.run_training`'s order."""
+
+    data: list[Path]
+    out: Path
+    config: str
+    resume: bool
+    steps: int | None
+    batch_size: int
+    layout: str | None
+    checkpoint_every: int
+    sample_every: int
+    hold_out: list[str]
+
+
+def run_options(out: str, config: str, config_help: str, batch: str):
+    """Give a ``train`` command the shared options, first in its --help, gathered into the
+    :class:`RunArgs` its first parameter receives."""
+    shared = [
+        ("data", DataOption, []),
+        ("out", Annotated[Path, typer.Option(help="Run folder: checkpoints, logs, samples, model/.")],
+         Path(out)),
+        ("config", Annotated[str, typer.Option(help=config_help)], config),
+        ("resume", Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")], False),
+        ("steps", Annotated[int | None, typer.Option(help="Total steps to reach (default: the config's).")],
+         None),
+        ("batch_size", Annotated[int, typer.Option(help=f"{batch} per step (per process).")], 8),
+        ("layout", LayoutOption, None),
+        ("checkpoint_every", Annotated[int, typer.Option(help="Steps between checkpoints.")], 500),
+        ("sample_every", Annotated[int, typer.Option(help="Steps between audio samples and plots.")], 2000),
+        ("hold_out", Annotated[list[str], typer.Option(
+            "--hold-out", help="CORPUS/SPEAKER to leave out of training (repeat for several), e.g. "
+            "librispeech/40: a speaker a benchmark uses as an unseen voice. With --resume it drops them "
+            "from the run from its next step on.")], []),
+    ]
+
+    def wrap(command):
+        own = list(inspect.signature(command, eval_str=True).parameters.values())[1:]
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        params = [inspect.Parameter(n, keyword, default=d, annotation=a) for n, a, d in shared]
+
+        @functools.wraps(command)
+        def with_run(**kw):
+            return command(RunArgs(**{n: kw.pop(n) for n, _, _ in shared}), **kw)
+
+        with_run.__signature__ = inspect.Signature(params + [p.replace(kind=keyword) for p in own])
+        return with_run
+
+    return wrap
 
 
 def _start(init: Path | None, resume: bool, what: str, gan: bool = True) -> dict:
@@ -42,31 +90,20 @@ def _start(init: Path | None, resume: bool, what: str, gan: bool = True) -> dict
     return {"init": trained_model(init, what), **({"gan_start": 0} if gan else {})}
 
 
-def _train(kind: str, data, out: Path, config, resume, steps, batch_size, layout, checkpoint_every,
-           sample_every, hold_out: list[str], transcripts: Path | None = None, **overrides) -> None:
+def _train(kind: str, run: RunArgs, transcripts: Path | None = None, **overrides) -> None:
     from voxmorph.train.runs import run_training
 
-    result = run_training(kind, data, out, config, resume, steps, batch_size, layout, checkpoint_every,
-                          sample_every, overrides=overrides, transcripts=transcripts, hold_out=hold_out)
-    typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {out / 'model'}")
+    result = run_training(kind, *astuple(run)[:9], overrides=overrides, transcripts=transcripts,
+                          hold_out=run.hold_out)
+    typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {run.out / 'model'}")
 
 
 @app.command("vocoder")
+@run_options("runs/vocoder", "medium", "debug (for tests), small (the earlier, faster model), medium "
+             "(shipped: base generator, small discriminators, loudness-weighted, averaged) or base.",
+             "Segments")
 def train_vocoder(
-    data: DataOption = [],  # noqa: B006
-    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, samples, model/.")] = (
-        Path("runs/vocoder")
-    ),
-    config: Annotated[str, typer.Option(
-        help="debug (for tests), small (the earlier, faster model), medium (shipped: base generator, "
-        "small discriminators, loudness-weighted, averaged) or base.")] = "medium",
-    resume: ResumeOption = False,
-    steps: StepsOption = None,
-    batch_size: Annotated[int, typer.Option(help="Segments per step (per process).")] = 8,
-    layout: LayoutOption = None,
-    checkpoint_every: CheckpointOption = 500,
-    sample_every: SampleOption = 2000,
-    hold_out: HoldOutOption = [],  # noqa: B006
+    run: RunArgs,
     loudness: Annotated[float | None, typer.Option(
         help="Weight each frame's mel error by its power to this exponent (0.3: loudness; 0: every "
         "frame alike). Default: the config's, or a resumed run's own.")] = None,
@@ -90,31 +127,20 @@ def train_vocoder(
     if loudness is not None and loudness < 0:
         raise UserError(f"--loudness {loudness}: give 0 or more")
     given = {"loudness": loudness} if loudness is not None else {}
-    given.update(_start(init, resume, "vocoder"))
+    given.update(_start(init, run.resume, "vocoder"))
     if decoder_model is not None:
         content_model = content_model or shipped_model("content")
         given.update(decoder_model=trained_model(decoder_model, "decoder"),
                      content_model=trained_model(content_model, "content encoder"))
     elif content_model is not None:
         raise UserError("--content-model goes with --decoder-model")
-    _train("vocoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
-           hold_out, **given)
+    _train("vocoder", run, **given)
 
 
 @app.command("content")
+@run_options("runs/content", "small", "debug (for tests), small (shipped) or base.", "Utterances")
 def train_content(
-    data: DataOption = [],  # noqa: B006
-    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, model/.")] = (
-        Path("runs/content")
-    ),
-    config: ConfigOption = "small",
-    resume: ResumeOption = False,
-    steps: StepsOption = None,
-    batch_size: Annotated[int, typer.Option(help="Utterances per step (per process).")] = 8,
-    layout: LayoutOption = None,
-    checkpoint_every: CheckpointOption = 500,
-    sample_every: SampleOption = 2000,
-    hold_out: HoldOutOption = [],  # noqa: B006
+    run: RunArgs,
     transcripts: Annotated[Path | None, typer.Option(
         help="A file from 'voxmorph data transcribe': texts for utterances that have none (with "
         "--resume, they join the run from its next step on).")] = None,
@@ -139,32 +165,22 @@ def train_content(
     """
     if adversary not in (None, "reversal", "confusion"):
         raise UserError(f"unknown adversary '{adversary}': use reversal or confusion")
-    if resume and frame_phones is not None:
+    if run.resume and frame_phones is not None:
         raise UserError("--frame-phones shapes a new run; a resumed run keeps its own")
     given = {k: v for k, v in (("lr_decay", lr_decay), ("adversary", adversary),
                                ("frame_phones", frame_phones)) if v is not None}
-    given.update(_start(init, resume, "content encoder", gan=False))
-    _train("content", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
-           hold_out, transcripts=transcripts, **given)
+    given.update(_start(init, run.resume, "content encoder", gan=False))
+    _train("content", run, transcripts=transcripts, **given)
 
 
 @app.command("decoder")
+@run_options("runs/decoder", "small", "debug (for tests), small or base (shipped; --init with the shipped "
+             "decoder needs it).", "Segments")
 def train_decoder(
-    data: DataOption = [],  # noqa: B006
+    run: RunArgs,
     content_model: Annotated[Path | None, typer.Option(
         help="The trained content encoder, frozen while the decoder trains (default: the shipped "
         "one; with --resume, the run's own unless given).")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Run folder: checkpoints, logs, model/.")] = (
-        Path("runs/decoder")
-    ),
-    config: ConfigOption = "small",
-    resume: ResumeOption = False,
-    steps: StepsOption = None,
-    batch_size: Annotated[int, typer.Option(help="Segments per step (per process).")] = 8,
-    layout: LayoutOption = None,
-    checkpoint_every: CheckpointOption = 500,
-    sample_every: SampleOption = 2000,
-    hold_out: HoldOutOption = [],  # noqa: B006
     lr_decay: LrDecayOption = None,
     consistency: Annotated[float | None, typer.Option(
         min=0.0, help="Weight of the phone-consistency loss: the frozen content encoder must hear "
@@ -179,15 +195,14 @@ def train_decoder(
     speech, GAN-refined against a mel discriminator. The decoder lands in OUT/model."""
     from voxmorph.paths import shipped_model
 
-    if content_model is None and not resume:
+    if content_model is None and not run.resume:
         content_model = shipped_model("content")
     given = {}
     if content_model is not None:
         given["content_model"] = trained_model(content_model, "content encoder")
-    if lookahead is not None and resume:
+    if lookahead is not None and run.resume:
         raise UserError("--lookahead shapes a new run's decoder; a resumed run keeps its own")
     given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency),
                                     ("lookahead", lookahead)) if v is not None})
-    given.update(_start(init, resume, "decoder"))
-    _train("decoder", data, out, config, resume, steps, batch_size, layout, checkpoint_every, sample_every,
-           hold_out, **given)
+    given.update(_start(init, run.resume, "decoder"))
+    _train("decoder", run, **given)

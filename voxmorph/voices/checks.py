@@ -8,8 +8,10 @@ embeddings of short speech windows) and names the problem in words a user can ac
   (or, without pauses, the quietest tenth of the speech's 20 ms frames);
 - **several speakers**: speaker embeddings of ~3 s windows split into two groups (2-means on the
   unit sphere); two sizeable groups whose centroids differ like two people do mean two voices.
-  And, independent of the speaker model, pitch: two sizeable groups of speech whose median F0
-  lie further apart than one person's calm and acted emotional speech do (a man and a woman).
+  With little speech (a few windows) that split has too little to go on, so the pieces of speech
+  are also grouped by pitch: two sizeable groups far apart in median F0 whose voices' embeddings
+  also differ more than one person's calm and acted emotional speech do are two voices (a man and
+  a woman).
 
 Thresholds were set on real recordings (VCC2018, VCTK, LibriSpeech pass; clipped, noisy and
 two-speaker versions of them fail): see "Checks on the recordings" in docs/voices.md.
@@ -34,12 +36,14 @@ MIN_GROUP = 0.3
 MAX_GROUP_COSINE = 0.83
 """... and the two groups' centroids must be less similar than this."""
 
-MAX_PITCH_SPLIT_ST = 9.0
-"""Two groups of speech (each at least :data:`MIN_GROUP` of the voiced frames) whose median F0
-lie more than this many semitones apart are two voices. Measured on real recordings (the
-journal's "Several speakers by pitch"): one EmoDB actor across seven acted emotions splits by at
-most 6.3, a VCC2018 or VCTK speaker's recordings by at most 2.1; a man and a woman of VCC2018,
-VCTK or EmoDB by 9.5 to 17."""
+PITCH_SPLITS = ((4.0, 0.72), (12.0, 0.80))
+"""``(semitones, cosine)``: two pitch groups of speech (each at least :data:`MIN_GROUP` of the
+voiced frames) more than ``semitones`` apart in median F0 whose mean embeddings are less similar
+than ``cosine`` are two voices. Set on one speaker's recordings (docs/journal/layout.md, "Several
+speakers by pitch"): the ten EmoDB actors across seven acted emotions split by up to 11.1
+semitones with groups as dissimilar as 0.75, VCC2018 and VCTK speakers by at most 3.7 at 0.93 or
+more; no single speaker is refused. It catches every man-and-woman mix of VCC2018 (36), VCTK (4)
+and espeak-ng (3) tried, and 9 of 25 EmoDB ones (acted emotion overlaps a man and a woman)."""
 
 _FRAME = SAMPLE_RATE // 50
 
@@ -104,21 +108,31 @@ def several_speakers(embeddings: np.ndarray) -> bool:
     return share >= MIN_GROUP and cos < MAX_GROUP_COSINE
 
 
-def pitch_split_semitones(chunks: list[tuple[float, int]]) -> float:
-    """``chunks``: ``(median log F0, voiced frames)`` per piece of speech -> the largest distance in
-    semitones between the weighted mean log F0 of two groups split at one point of the sorted
-    medians, each group holding at least :data:`MIN_GROUP` of the voiced frames; 0 if no split
-    qualifies (one piece, or pieces too uneven)."""
-    if len(chunks) < 2:
-        return 0.0
-    f0, w = (np.asarray(v, np.float64) for v in zip(*sorted(chunks), strict=True))
-    total, best = w.sum(), 0.0
-    for k in range(1, len(f0)):
-        lo, hi = w[:k].sum(), w[k:].sum()
-        if min(lo, hi) >= MIN_GROUP * total:
-            gap = np.average(f0[k:], weights=w[k:]) - np.average(f0[:k], weights=w[:k])
-            best = max(best, 12.0 * gap / np.log(2.0))
-    return float(best)
+def pitch_groups(pieces: list[tuple[float, int, np.ndarray]]) -> tuple[float, float]:
+    """``pieces``: ``(median log F0, voiced frames, unit embedding)`` per piece of speech -> the
+    widest split of the sorted medians into two groups each holding at least :data:`MIN_GROUP` of
+    the voiced frames: ``(semitones between their weighted mean log F0, cosine between their mean
+    embeddings)``; ``(0, 1)`` if no split qualifies (one piece, or pieces too uneven)."""
+    if len(pieces) < 2:
+        return 0.0, 1.0
+    pieces = sorted(pieces, key=lambda p: p[0])
+    f0 = np.array([p[0] for p in pieces])
+    w = np.array([p[1] for p in pieces], np.float64)
+    emb = np.stack([p[2] for p in pieces]).astype(np.float64)
+    best = (0.0, 1.0)
+    for k in range(1, len(pieces)):
+        if min(w[:k].sum(), w[k:].sum()) < MIN_GROUP * w.sum():
+            continue
+        gap = 12.0 * (np.average(f0[k:], weights=w[k:]) - np.average(f0[:k], weights=w[:k])) / np.log(2.0)
+        if gap > best[0]:
+            a, b = emb[:k].mean(0), emb[k:].mean(0)
+            best = (float(gap), float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b))))
+    return best
+
+
+def split_by_pitch(pieces: list[tuple[float, int, np.ndarray]]) -> bool:
+    gap, cos = pitch_groups(pieces)
+    return any(gap > semitones and cos < cosine for semitones, cosine in PITCH_SPLITS)
 
 
 class SpeakerWindows:
@@ -128,13 +142,13 @@ class SpeakerWindows:
         self.embed = embed  # (n,) 16 kHz speech -> unit embedding
         self._pending = np.zeros(0, np.float32)
         self.embeddings: list[np.ndarray] = []
-        self.pitch: list[tuple[float, int]] = []
+        self.pieces: list[tuple[float, int, np.ndarray]] = []
 
-    def add_pitch(self, f0: np.ndarray) -> None:
-        """The F0 track (Hz, 0 = unvoiced) of one piece of speech."""
+    def add_piece(self, f0: np.ndarray, embedding: np.ndarray) -> None:
+        """One piece of speech: its F0 track (Hz, 0 = unvoiced) and its unit embedding."""
         voiced = f0[f0 > 0]
         if voiced.size >= 50:  # 0.25 s of voicing at a 5 ms frame period
-            self.pitch.append((float(np.median(np.log(voiced))), int(voiced.size)))
+            self.pieces.append((float(np.median(np.log(voiced))), int(voiced.size), embedding))
 
     def add(self, speech: np.ndarray) -> None:
         w = int(WINDOW_S * SAMPLE_RATE)
@@ -144,6 +158,6 @@ class SpeakerWindows:
             self._pending = self._pending[w:]
 
     def several_speakers(self) -> bool:
-        if pitch_split_semitones(self.pitch) > MAX_PITCH_SPLIT_ST:
+        if split_by_pitch(self.pieces):
             return True
         return several_speakers(np.stack(self.embeddings)) if self.embeddings else False

@@ -71,7 +71,7 @@ def enrol_voice(
             weights.append(speech.size)
             if check:
                 windows.add(speech)
-                windows.add_pitch(feats.f0)
+                windows.add_piece(feats.f0, embeddings[-1])
             file_speech += speech.size
         if file_speech == 0:
             raise AudioError(f"{f}: no speech found (silence or noise only)")
