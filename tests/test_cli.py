@@ -43,6 +43,9 @@ def test_help_on_every_command():
                 ["bench", "vc"], ["live"], ["devices"], ["serve"], ["bench", "live"]):
         proc = run(*cmd, "--help")
         assert "Usage" in proc.stdout and len(proc.stdout) > 100
+    # placeholders read as words, not as Typer's internals ("{FILE}...", "FILE <list[Path]>")
+    shown = run("voice", "add", "--help").stdout
+    assert "NAME FILE..." in shown and "<" not in shown and "{" not in shown, shown
 
 
 def test_voice_round_trip_and_convert_real_recording(tmp_path, female_wav, female_wav2, male_wav):

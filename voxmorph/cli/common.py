@@ -3,17 +3,38 @@ the checks that turn a bad combination of options into one line."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from voxmorph.errors import UserError
 
+_TYPE_MARK = re.compile(r"^(  \S+) <[\w\[\]|]+>", re.MULTILINE)  # "  FILE <list[Path]>"
+_REQUIRED_MARK = re.compile(r"\{([A-Z_]+)\}")  # "{FILE}..." in the usage line
+
+
+class _PlainCommand(TyperCommand):
+    """Help and usage without Typer's internal type marks: `FILE...`, not `{FILE}... <list[Path]>`."""
+
+    def get_usage(self, ctx: typer.Context) -> str:
+        return _REQUIRED_MARK.sub(r"\1", super().get_usage(ctx))
+
+    def get_help(self, ctx: typer.Context) -> str:
+        return _TYPE_MARK.sub(r"\1", _REQUIRED_MARK.sub(r"\1", super().get_help(ctx)))
+
+
+class _Typer(typer.Typer):
+    def command(self, *args, **kwargs):
+        kwargs.setdefault("cls", _PlainCommand)
+        return super().command(*args, **kwargs)
+
 
 def make_typer(help: str) -> typer.Typer:
-    return typer.Typer(help=help, no_args_is_help=True, add_completion=False,
-                       pretty_exceptions_enable=False, rich_markup_mode=None)
+    return _Typer(help=help, no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
 F0Option = Annotated[
