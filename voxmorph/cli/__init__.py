@@ -13,12 +13,12 @@ import click
 import typer
 
 from voxmorph import __version__
-from voxmorph.cli import bench, convert, data, eval, live, train, voice
+from voxmorph.cli import bench, convert, data, eval, live, speak, train, voice
 from voxmorph.cli.common import make_typer
 from voxmorph.errors import UserError
 
-app = make_typer("voxmorph: voice conversion on a CPU, offline. Enrol voices, convert recordings, "
-                 "convert live, and measure the result.")
+app = make_typer("voxmorph: voice conversion and speech synthesis on a CPU, offline. Enrol voices, "
+                 "convert recordings, speak text, convert live, and measure the result.")
 
 
 def _version(value: bool) -> None:
@@ -30,12 +30,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False) -> None:
-    """voxmorph: voice conversion on a CPU, offline. Enrol voices, convert recordings, convert
-    live, and measure the result."""
+    """voxmorph: voice conversion and speech synthesis on a CPU, offline. Enrol voices, convert
+    recordings, speak text, convert live, and measure the result."""
 
 
 app.add_typer(voice.app, name="voice")
 app.command()(convert.convert)
+app.command()(speak.speak)
 app.command()(convert.vocode)
 app.command()(convert.transcribe)
 app.command()(live.live)

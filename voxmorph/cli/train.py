@@ -1,4 +1,5 @@
-"""``voxmorph train``: the vocoder, the content encoder and the decoder, on the one training loop.
+"""``voxmorph train``: the vocoder, the content encoder, the decoder and the synthesiser's
+text-to-frames model, on the one training loop.
 
 The options every run takes (corpora, run folder, config, resume, steps, batch, checkpoints,
 samples, held-out speakers) are written once, in :func:`run_options`; each command adds its own.
@@ -206,3 +207,36 @@ def train_decoder(
                                     ("lookahead", lookahead)) if v is not None})
     given.update(_start(init, run.resume, "decoder"))
     _train("decoder", run, **given)
+
+
+@app.command("tts")
+@run_options("runs/tts", "small", "debug (for tests) or small (shipped).", "Utterances")
+def train_tts(
+    run: RunArgs,
+    transcripts: Annotated[Path | None, typer.Option(
+        help="A file from 'voxmorph data transcribe': texts for utterances that have none.")] = None,
+    content_model: Annotated[Path | None, typer.Option(
+        help="The content encoder whose output the synthesiser learns to predict (default: the "
+        "shipped one, which the shipped decoder reads).")] = None,
+    lr_decay: LrDecayOption = None,
+    init: InitOption = None,
+):
+    """Train the speech synthesiser's text-to-frames model (phones -> durations, content, F0 and
+    energy per frame; a VAE with an adversarial critic) on transcribed speech among --data.
+
+    Real recordings teach content and prosody; synthetic speech from 'voxmorph data synth'
+    (recognised by the voices.json it writes) teaches content only. Durations come from a forced
+    alignment with the content encoder. The bar shows the losses; the logs also show the critic's
+    accuracy. The model lands in OUT/model (use it with 'voxmorph speak --tts-model OUT/model').
+    """
+    from voxmorph.paths import shipped_model
+
+    if content_model is None and not run.resume:
+        content_model = shipped_model("content")
+    given = {}
+    if content_model is not None:
+        given["content_model"] = trained_model(content_model, "content encoder")
+    if lr_decay is not None:
+        given["lr_decay"] = lr_decay
+    given.update(_start(init, run.resume, "text-to-frames model"))
+    _train("tts", run, transcripts=transcripts, **given)

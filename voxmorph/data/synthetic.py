@@ -38,6 +38,8 @@ from voxmorph.errors import UserError
 FIRST_SPEAKER_ID = 9000
 """Numeric speaker ids of synthetic voices start here (LibriSpeech ids stay far below it)."""
 CHAPTER = "1"
+SYNTH_MARK = "voices.json"
+"""The file in a corpus folder made by :func:`generate` that lists its voices (and marks it synthetic)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def generate(out: str | Path, per_voice: int, voices: list[SyntheticVoice] | Non
     piper = Piper() if any(v.engine == "piper" for v in voices) else None
     out.mkdir(parents=True, exist_ok=True)
     meta = {str(FIRST_SPEAKER_ID + k): asdict(v) for k, v in enumerate(voices)}
-    with atomic_path(out / "voices.json") as tmp:
+    with atomic_path(out / SYNTH_MARK) as tmp:
         tmp.write_text(json.dumps({"seed": seed, "voices": meta}, indent=1) + "\n", encoding="utf-8")
     lines: dict[Path, list[str]] = {}
     counts = [(piper_per_voice or per_voice) if v.engine == "piper" else per_voice for v in voices]

@@ -68,6 +68,19 @@ def phonemize(texts: list[str]) -> list[list[str]]:
     return [[p for s in line.split() if s != "|" for p in normalise_phone(s)] for line in lines]
 
 
+def phonemize_words(texts: list[str]) -> list[list[list[str]]]:
+    """English phrases -> per phrase, per word, its phones (words without a phone dropped)."""
+    from phonemizer.separator import Separator
+
+    lines = _backend().phonemize(list(texts), separator=Separator(phone=" ", word=" | ", syllable=""),
+                                 strip=True, njobs=1)
+    out = []
+    for line in lines:
+        words = [[p for s in w.split() for p in normalise_phone(s)] for w in line.split("|")]
+        out.append([w for w in words if w])
+    return out
+
+
 def encode(phones: list[str]) -> list[int]:
     """Phones -> symbol ids (``1 ..``; ``0`` is the blank)."""
     return [SYMBOL_IDS[p] for p in phones]

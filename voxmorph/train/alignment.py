@@ -52,6 +52,20 @@ def align_phones(phone_logits: torch.Tensor, silence: torch.Tensor, phones: torc
     ``phone_logits (B, symbols, T)`` are a CTC recogniser's logits (blank first), scored as the
     module describes; ``silence (B, T)`` is :func:`silence_probability`. Every phone gets at least
     one frame, so ``counts`` must not exceed ``frames``."""
+    states = align_states(phone_logits, silence, phones, counts, frames, tie_weight)
+    labels = torch.full_like(states, IGNORE)
+    inside = states >= 0
+    is_phone = inside & (states % 2 == 1)
+    labels[inside] = SILENCE
+    labels[is_phone] = phones.gather(1, ((states - 1) // 2).clamp(min=0))[is_phone]
+    return labels
+
+
+def align_states(phone_logits: torch.Tensor, silence: torch.Tensor, phones: torch.Tensor,
+                 counts: torch.Tensor, frames: torch.Tensor, tie_weight: float = 0.1) -> torch.Tensor:
+    """The Viterbi path of :func:`align_phones` as state indices ``(B, T)``: ``2 i + 1`` on the
+    frames of phone ``i``, ``2 i`` on the silence before it (``2 L`` after the last), ``-1`` past
+    ``frames``. Phone durations, pauses included, are counts of these."""
     if bool((counts > frames).any()) or bool((counts < 1).any()):
         raise ValueError("each utterance needs between 1 and its frame count of phones")
     b, _, t_max = phone_logits.shape
@@ -95,12 +109,12 @@ def align_phones(phone_logits: torch.Tensor, silence: torch.Tensor, phones: torc
             final[done] = score[done]
     final[ends == 0] = score[ends == 0]
 
-    labels = torch.full((b, t_max), IGNORE, dtype=torch.long)
-    back_np, label_np, out = back.numpy(), label.numpy(), labels.numpy()
+    states = torch.full((b, t_max), -1, dtype=torch.long)
+    back_np, out = back.numpy(), states.numpy()
     for i in range(b):
         end, top = int(ends[i]), int(last[i])
         s = top if final[i, top] >= final[i, top - 1] else top - 1
         for t in range(end, -1, -1):
-            out[i, t] = label_np[i, s]
+            out[i, t] = s
             s -= int(back_np[i, t, s])
-    return labels
+    return states
