@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pyloudnorm
 import soxr
-from scipy import signal
 
 from voxmorph.audio.constants import HOP, N_FFT, SAMPLE_RATE, WIN_LENGTH
 
@@ -54,6 +52,8 @@ def loudness(x: np.ndarray, sr: int) -> float:
     """Integrated loudness in LUFS (ITU-R BS.1770-4); ``-inf`` for silence or very short audio."""
     if x.size < int(0.4 * sr) + 1:  # BS.1770 gating blocks are 400 ms long
         return float("-inf")
+    import pyloudnorm  # with scipy.signal about a second to import: only where loudness is measured
+
     return float(pyloudnorm.Meter(sr).integrated_loudness(x.astype(np.float64)))
 
 
@@ -80,6 +80,8 @@ def denoise(x: np.ndarray, reduction_db: float = 12.0) -> np.ndarray:
     """
     if x.size < WIN_LENGTH:
         return x
+    from scipy import signal
+
     _, _, spec = signal.stft(x, nperseg=WIN_LENGTH, noverlap=WIN_LENGTH - HOP, nfft=N_FFT)
     mag = np.abs(spec)
     floor = np.percentile(mag, 10, axis=1, keepdims=True)

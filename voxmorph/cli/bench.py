@@ -130,3 +130,35 @@ def bench_vocoder(
     with progress(len(bench_files(data, per_speaker)), "bench vocoder", unit="files") as bar:
         md = run_bench_vocoder(data, out, per_speaker, model, progress=lambda: bar.update(1))
     typer.echo(md.rstrip())
+
+
+@app.command("tts")
+def bench_tts(
+    data: Annotated[Path, typer.Option(
+        help="The data folder holding librispeech/, vctk/ and vcc2016_train/ (real recordings of the "
+        "voices whose identity is scored).")] = DATA_ROOT,
+    out: Annotated[Path, typer.Option(help="Report path: writes OUT.json and OUT.md.")] = REPORTS / "tts",
+    voice: Annotated[list[str] | None, typer.Option(
+        "--voice", help="Voices speak reads the sentences in for WER and DNSMOS (repeat; default "
+        "vcc-tm1 and vcc-tf1).")] = None,
+    sentences: Annotated[int, typer.Option(min=1, max=40, help="Harvard sentences (max 40).")] = 40,
+    timing_runs: Annotated[int, typer.Option(min=1, help="Runs of each whole command for the timing.")] = 3,
+    tts_model: Annotated[Path | None, typer.Option(
+        help="A trained text-to-frames model folder instead of the shipped one.")] = None,
+):
+    """Text to speech against Piper (joe) in the same run: wall time of each whole command on the
+    same text file, time to first audio, pocketsphinx WER, DNSMOS, and the identity of speak
+    against convert into the same voices (built-in and enrolled here from real recordings)."""
+    from voxmorph.eval.bench_tts import TtsBenchOptions, run_bench_tts
+
+    for sub in ("librispeech", "vctk", "vcc2016_train"):
+        corpus(data, sub)
+    model = trained_model(tts_model, "text-to-frames model") if tts_model else None
+    options = TtsBenchOptions(voices=tuple(voice or ("vcc-tm1", "vcc-tf1")), sentences=sentences,
+                              timing_runs=timing_runs, tts_model=model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    r = run_bench_tts(data, out, options)
+    t = r["timing"]
+    wall = t["median_wall_seconds"]
+    typer.echo(f"speak {wall['ours']:.1f} s vs piper {wall['piper joe']:.1f} s "
+               f"(ratio {t['ratio_ours_over_piper']:.2f}); report in {out}.md")

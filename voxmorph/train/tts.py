@@ -19,12 +19,17 @@ from torch import nn
 
 from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import Utterance
+from voxmorph.models.blocks import pointwise
 from voxmorph.models.content import load_content
 from voxmorph.models.tts import CONFIGS, FrameCritic, TextToFrames, load_tts, save_tts
 from voxmorph.train.recipe import Phase, Sample, StepOutput, start_from
 from voxmorph.train.tts_data import TtsDataset, TtsItem, collate, prepare_items
 
 CONTENT_WEIGHT = 2.0
+PHONE_WEIGHT = 1.0
+"""Weight of the phone loss: the frozen content encoder's own phone head must hear the same
+phones (the same posteriors, KL) in the predicted content as in the real one, so the L1 on the
+content's 64 numbers does not blur what tells phones apart."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,8 @@ class TtsRecipeConfig:
     kl_ramp: int = 2000
     gan_start: int = 3000
     weights: dict[str, float] = field(default_factory=lambda: {
-        "content": CONTENT_WEIGHT, "f0": 1.0, "voicing": 0.5, "energy": 1.0, "duration": 1.0,
-        "adv": 0.5, "fm": 1.0})
+        "content": CONTENT_WEIGHT, "phones": PHONE_WEIGHT, "f0": 1.0, "voicing": 0.5, "energy": 1.0,
+        "duration": 1.0, "adv": 0.5, "fm": 1.0})
     init: str | None = None
     seed: int = 0
 
@@ -116,6 +121,16 @@ class TtsRecipe:
                            frames=target.shape[-1])
         return {"out": out * mask, "log_d": log_d, "mu": mu, "logvar": logvar}
 
+    def _phone_kl(self, real: torch.Tensor, predicted: torch.Tensor, mask: torch.Tensor
+                  ) -> torch.Tensor:
+        """Per-frame KL(real || predicted) of the content encoder's phone posteriors."""
+        head = self.content.phones
+        with torch.no_grad():
+            p = torch.log_softmax(pointwise(head, real.transpose(1, 2)), -1)
+        q = torch.log_softmax(pointwise(head, predicted.transpose(1, 2)), -1)
+        kl = (p.exp() * (p - q)).sum(-1)  # (B, T)
+        return _masked_mean(kl, mask[:, 0])
+
     def step(self, phase: str, models: Mapping[str, nn.Module], batch, carry: dict, step: int) -> StepOutput:
         """Content is learned from every utterance; prosody (F0, voicing, energy, durations, the
         critic) from real recordings only (``batch["real"]``)."""
@@ -139,7 +154,7 @@ class TtsRecipe:
             loss = ((s_real - 1) ** 2).mean() + (s_fake**2).mean()
             acc = 0.5 * ((s_real > 0.5).float().mean() + (s_fake < 0.5).float().mean())
             return StepOutput({"critic": loss}, {"critic": 1.0}, {"critic_accuracy": float(acc)})
-        w = dict(c.weights)
+        w = {"phones": PHONE_WEIGHT, **c.weights}  # runs saved before the phone loss get it too
         voiced = real_voiced * pmask
         losses = {
             "content": _masked_l1(out[:, :d], target[:, :d], mask),
@@ -147,6 +162,7 @@ class TtsRecipe:
             "voicing": _masked_mean(nn.functional.binary_cross_entropy_with_logits(
                 out[:, d + 1 : d + 2], real_voiced, reduction="none"), pmask),
             "energy": _masked_l1(out[:, d + 2 :], target[:, d + 2 :], pmask),
+            "phones": self._phone_kl(target[:, :d], out[:, :d], mask),
         }
         tmask = (batch["tokens"] != 0).float() * real_rec[:, 0]
         log_target = torch.log1p(batch["durations"].float())
