@@ -53,3 +53,12 @@ def test_tokens_pause_at_commas_and_mark_word_starts():
     after_pause = tok.ids.index(PAUSE) + 1
     assert tok.word_start[after_pause] == 1 and tok.word_start[1] == 1
     assert all(0 < i < PAUSE for i, s in zip(tok.ids, tok.word_start, strict=True) if s)
+
+
+def test_bench_wer_reads_the_reference_as_the_synthesiser_does():
+    from voxmorph.eval.bench_tts import HARVARD, wer, words
+
+    assert len(HARVARD) == 40 and len(set(HARVARD)) == 40
+    assert words("It's 7:45, Dr. Lee!") == ["it's", "seven", "forty", "five", "doctor", "lee"]
+    assert wer("The girl at the booth sold fifty bonds.", "the girl at the booth sold fifty bonds") == 0.0
+    assert wer("The girl at the booth sold fifty bonds.", "a girl at booth sold fifty bonds") == 2 / 8

@@ -147,8 +147,9 @@ class TtsRecipe:
         real = critic_view(target, real_voiced, mask)[keep]
         fake = critic_view(out, torch.sigmoid(out[:, d + 1 : d + 2]), mask)[keep]
         if phase == "critic":
-            if not bool(keep.any()):
-                return StepOutput({"critic": real.sum() * 0.0}, {"critic": 1.0})
+            if not bool(keep.any()):  # no real recording in this batch: nothing to judge
+                idle = sum(p.sum() for p in models["critic"].parameters()) * 0.0
+                return StepOutput({"critic": idle}, {"critic": 1.0})
             s_real, _ = models["critic"](real)
             s_fake, _ = models["critic"](fake.detach())
             loss = ((s_real - 1) ** 2).mean() + (s_fake**2).mean()
