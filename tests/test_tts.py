@@ -172,3 +172,17 @@ def test_a_text_file_that_is_not_utf8_is_refused(debug_model, tmp_path):
     bad.write_bytes("caf\xe9 au lait".encode("latin-1"))
     proc = run("speak", "--text-file", bad, "--tts-model", debug_model, "-o", tmp_path / "x.wav", check=False)
     assert proc.returncode == 1 and "not UTF-8" in proc.stderr and not (tmp_path / "x.wav").exists()
+
+
+def test_the_shipped_synthesiser_speaks_an_enrolled_voice(tmp_path, female_wav, female_wav2):
+    """The shipped models from a fresh install: a voice enrolled from two recordings speaks, at a
+    plausible length (about 0.3 s per word) and in that voice's pitch range."""
+    from voxmorph.audio.f0 import HarvestF0
+
+    run("voice", "add", "alice", female_wav, female_wav2)
+    out = tmp_path / "alice.wav"
+    run("speak", "The birch canoe slid on the smooth planks.", "--voice", "alice", "--seed", "0", "-o", out)
+    y, sr = sf.read(out, dtype="float32")
+    assert 1.2 < y.size / sr < 5.0
+    f0 = HarvestF0()(y.astype(np.float64), sr, 10.0)
+    assert 150 < float(np.median(f0[f0 > 0])) < 320  # a female voice (p225)
