@@ -91,6 +91,16 @@ def _start(init: Path | None, resume: bool, what: str, gan: bool = True) -> dict
     return {"init": trained_model(init, what), **({"gan_start": 0} if gan else {})}
 
 
+def _frozen_content(content_model: Path | None, resume: bool) -> dict:
+    """The content encoder a decoder or synthesiser run reads: the given one, the shipped one for
+    a new run, or (resumed, none given) the run's own."""
+    from voxmorph.paths import shipped_model
+
+    if content_model is None and not resume:
+        content_model = shipped_model("content")
+    return {} if content_model is None else {"content_model": trained_model(content_model, "content encoder")}
+
+
 def _train(kind: str, run: RunArgs, transcripts: Path | None = None, **overrides) -> None:
     from voxmorph.train.runs import run_training
 
@@ -194,13 +204,7 @@ def train_decoder(
 ):
     """Train the VAE decoder (content + F0 + energy + speaker embedding -> mel) on real multi-speaker
     speech, GAN-refined against a mel discriminator. The decoder lands in OUT/model."""
-    from voxmorph.paths import shipped_model
-
-    if content_model is None and not run.resume:
-        content_model = shipped_model("content")
-    given = {}
-    if content_model is not None:
-        given["content_model"] = trained_model(content_model, "content encoder")
+    given = _frozen_content(content_model, run.resume)
     if lookahead is not None and run.resume:
         raise UserError("--lookahead shapes a new run's decoder; a resumed run keeps its own")
     given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency),
@@ -229,13 +233,7 @@ def train_tts(
     alignment with the content encoder. The bar shows the losses; the logs also show the critic's
     accuracy. The model lands in OUT/model (use it with 'voxmorph speak --tts-model OUT/model').
     """
-    from voxmorph.paths import shipped_model
-
-    if content_model is None and not run.resume:
-        content_model = shipped_model("content")
-    given = {}
-    if content_model is not None:
-        given["content_model"] = trained_model(content_model, "content encoder")
+    given = _frozen_content(content_model, run.resume)
     if lr_decay is not None:
         given["lr_decay"] = lr_decay
     given.update(_start(init, run.resume, "text-to-frames model"))

@@ -114,31 +114,36 @@ def open_duplex(engine: LiveEngine, input_device: str | None, output_device: str
                 mon.close()
 
 
+def _output(device: str | None) -> int | None:
+    try:
+        return resolve(device, "output")
+    except UserError:
+        raise UserError("no sound card to play on; write a file instead with -o FILE") from None
+
+
+def _cannot_play(err: Exception) -> UserError:
+    return UserError(f"cannot play on the sound card: {err} (write a file instead with -o FILE)")
+
+
 def play(audio: np.ndarray, sample_rate: int, device: str | None = None) -> None:
     """Play ``(n,)`` float32 audio on an output device (default: the system's) and wait for the end."""
     sd = _sd()
-    try:
-        out = resolve(device, "output")
-    except UserError:
-        raise UserError("no sound card to play on; write a file instead with -o FILE") from None
+    out = _output(device)
     try:
         sd.play(np.asarray(audio, np.float32), sample_rate, device=out)
         sd.wait()
     except (sd.PortAudioError, ValueError) as err:
-        raise UserError(f"cannot play on the sound card: {err} (write a file instead with -o FILE)") from None
+        raise _cannot_play(err) from None
 
 
 def play_stream(chunks, sample_rate: int, device: str | None = None) -> None:
     """Play an iterable of ``(n,)`` float32 chunks as they come (the first starts playing while the
     next is made) on an output device, and wait for the end."""
     sd = _sd()
-    try:
-        out = resolve(device, "output")
-    except UserError:
-        raise UserError("no sound card to play on; write a file instead with -o FILE") from None
+    out = _output(device)
     try:
         with sd.OutputStream(samplerate=sample_rate, channels=1, dtype="float32", device=out) as stream:
             for chunk in chunks:
                 stream.write(np.asarray(chunk, np.float32)[:, None])
     except (sd.PortAudioError, ValueError) as err:
-        raise UserError(f"cannot play on the sound card: {err} (write a file instead with -o FILE)") from None
+        raise _cannot_play(err) from None
