@@ -142,15 +142,6 @@ def _abbreviation(m: re.Match) -> str:
     return (full.capitalize() if word[0].isupper() else full) + m["next"]
 
 
-def unreadable(text: str) -> list[str]:
-    """The characters of ``text`` the front-end cannot speak (after normalisation), in order."""
-    seen = []
-    for ch in normalise(text, check=False):
-        if not READABLE.match(ch) and ch not in seen:
-            seen.append(ch)
-    return seen
-
-
 def normalise(text: str, check: bool = True) -> str:
     """Written English -> words and phrasing punctuation (see the module). With ``check``, text
     with characters that cannot be read raises a :class:`UserError` naming them."""
