@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -76,9 +77,10 @@ def speak(
     if lines and play:
         raise UserError("--play goes with one output file, not a folder of lines")
     pieces = [ln for ln in text.splitlines() if ln.strip()] if lines else [text]
+    found = []
     for n, piece in enumerate(pieces, 1):  # every line checked before anything is written
         try:
-            Synthesiser.sentences(piece)
+            found.append(Synthesiser.sentences(piece))
         except UserError as err:
             raise UserError(f"line {n}: {err}" if lines else str(err)) from None
     target = VoiceStore().get(voice)
@@ -86,40 +88,32 @@ def speak(
     start = time.perf_counter()
     if lines:
         output.mkdir(parents=True, exist_ok=True)
-        width = max(4, len(str(len(pieces))))
-        for n, piece in enumerate(pieces, 1):
+        width = max(4, len(str(len(found))))
+        for n, sentences in enumerate(found, 1):
             with audio_writer(output / f"{n:0{width}d}.wav") as f:
-                for part in synth.stream(piece):
+                for part in synth.stream_sentences(sentences):
                     f.write(part)
-        seconds = time.perf_counter() - start
-        typer.echo(f"{len(pieces)} lines -> {output}/ in {seconds:.1f} s")
+        typer.echo(f"{len(found)} lines -> {output}/ in {time.perf_counter() - start:.1f} s")
         return
     made = 0
+    with ExitStack() as stack:
+        writer = stack.enter_context(audio_writer(output)) if output is not None else None
 
-    def parts():
-        nonlocal made
-        for part in synth.stream(text):
-            made += part.size
-            yield part
+        def parts():
+            nonlocal made
+            for part in synth.stream_sentences(found[0]):
+                made += part.size
+                if writer is not None:
+                    writer.write(part)
+                yield part
 
-    if output is not None:
-        with audio_writer(output) as f:
-            if play:
-                from voxmorph.realtime.devices import play_stream
+        if play:
+            from voxmorph.realtime.devices import play_stream
 
-                def tee():
-                    for part in parts():
-                        f.write(part)
-                        yield part
-
-                play_stream(tee(), SAMPLE_RATE)
-            else:
-                for part in parts():
-                    f.write(part)
-    else:
-        from voxmorph.realtime.devices import play_stream
-
-        play_stream(parts(), SAMPLE_RATE)
+            play_stream(parts(), SAMPLE_RATE)
+        else:
+            for _ in parts():
+                pass
     took = time.perf_counter() - start
     audio_s = made / SAMPLE_RATE
     where = f" -> {output}" if output else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +31,7 @@ InitOption = Annotated[Path | None, typer.Option(
 
 @dataclass(frozen=True)
 class RunArgs:
-    """The options every ``train`` command takes, in :func:`voxmorph.train.runs.run_training`'s order."""
+    """The options every ``train`` command takes (see :func:`voxmorph.train.runs.run_training`)."""
 
     data: list[Path]
     out: Path
@@ -104,7 +104,9 @@ def _frozen_content(content_model: Path | None, resume: bool) -> dict:
 def _train(kind: str, run: RunArgs, transcripts: Path | None = None, **overrides) -> None:
     from voxmorph.train.runs import run_training
 
-    result = run_training(kind, *astuple(run)[:9], overrides=overrides, transcripts=transcripts,
+    result = run_training(kind, run.data, run.out, size=run.config, resume=run.resume, steps=run.steps,
+                          batch_size=run.batch_size, layout=run.layout, checkpoint_every=run.checkpoint_every,
+                          sample_every=run.sample_every, overrides=overrides, transcripts=transcripts,
                           hold_out=run.hold_out)
     typer.echo(f"step {result.step}: {result.cpu_seconds / 3600:.2f} CPU-hours; model in {run.out / 'model'}")
 

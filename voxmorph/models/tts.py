@@ -176,16 +176,24 @@ class TextToFrames(nn.Module):
         return out, log_d
 
     @torch.no_grad()
-    def infer(self, tokens: torch.Tensor, word_start: torch.Tensor, z: torch.Tensor,
-              condition: torch.Tensor | None = None, rate: float = 1.0
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> ``(frames (B, content_dim + 3, T), durations (B, N))`` with predicted durations,
-        divided by ``rate`` (2 = twice as fast)."""
+    def predict_durations(self, tokens: torch.Tensor, word_start: torch.Tensor, z: torch.Tensor,
+                          condition: torch.Tensor | None = None, rate: float = 1.0
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> ``(token vectors (B, C, N), durations (B, N))``: integer frames per token, divided by
+        ``rate`` (2 = twice as fast), at least one for a phone. :meth:`decode` takes both."""
         h, mask, log_d = self.encode(tokens, word_start, z, condition)
         durations = torch.round(torch.expm1(log_d.clamp(min=0.0)) / rate) * mask[:, 0]
         durations = torch.where((tokens != PAD) & (tokens < PAUSE), durations.clamp(min=1), durations)
+        return h, durations.long()
+
+    @torch.no_grad()
+    def infer(self, tokens: torch.Tensor, word_start: torch.Tensor, z: torch.Tensor,
+              condition: torch.Tensor | None = None, rate: float = 1.0
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> ``(frames (B, content_dim + 3, T), durations (B, N))`` with predicted durations."""
+        h, durations = self.predict_durations(tokens, word_start, z, condition, rate)
         out, _ = self.decode(h, durations)
-        return out, durations.long()
+        return out, durations
 
 
 _FOLDER = ModelFolder(KIND, FORMAT_VERSION, "text-to-frames model")

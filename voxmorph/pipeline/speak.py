@@ -96,7 +96,10 @@ class Synthesiser:
 
     def stream(self, text: str) -> Iterator[np.ndarray]:
         """Each sentence's audio in order (the first after one sentence's work)."""
-        found = self.sentences(text)
+        return self.stream_sentences(self.sentences(text))
+
+    def stream_sentences(self, found: list[tuple[str, str]]) -> Iterator[np.ndarray]:
+        """:meth:`stream` of sentences already found by :meth:`sentences`."""
         index = 0
         for lo in range(0, len(found), SENTENCES_PER_CALL):
             for tok in tokenise(found[lo : lo + SENTENCES_PER_CALL]):
@@ -107,19 +110,16 @@ class Synthesiser:
         parts = list(self.stream(text))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
+    @torch.inference_mode()
     def frames(self, tok: Tokens, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One sentence -> ``(content (1, D, T), f0 (1, T) Hz, energy (1, T) dB)``."""
         g = torch.Generator().manual_seed(self.seed * 100_003 + index)
         z = torch.randn(1, self.tts.config.style_dim, generator=g) * self.options.temperature
         ids = torch.tensor([tok.ids])
-        out, durations = self.tts.infer(ids, torch.tensor([tok.word_start]), z, rate=self.options.rate)
-        durations = durations[0].clone()
-        fixed = _shape_pauses(np.array(tok.ids), durations.numpy())
-        if not np.array_equal(fixed, durations.numpy()):  # pauses changed: decode again at those lengths
-            h, _, _ = self.tts.encode(ids, torch.tensor([tok.word_start]), z)
-            with torch.no_grad():
-                out, _ = self.tts.decode(h, torch.from_numpy(fixed)[None])
-            durations = torch.from_numpy(fixed)
+        h, durations = self.tts.predict_durations(ids, torch.tensor([tok.word_start]), z,
+                                                  rate=self.options.rate)
+        durations = torch.from_numpy(_shape_pauses(np.array(tok.ids), durations[0].numpy()))
+        out, _ = self.tts.decode(h, durations[None])
         d = out.shape[1] - 3
         content, lf0, voiced, energy = out[:, :d], out[0, d].clone(), out[0, d + 1] > 0, out[0, d + 2].clone()
         last_word = _last_word_frames(np.array(tok.ids), np.array(tok.word_start), durations.numpy())

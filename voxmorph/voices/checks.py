@@ -39,7 +39,7 @@ MAX_GROUP_COSINE = 0.83
 PITCH_SPLITS = ((4.0, 0.72), (12.0, 0.80))
 """``(semitones, cosine)``: two pitch groups of speech (each at least :data:`MIN_GROUP` of the
 voiced frames) more than ``semitones`` apart in median F0 whose mean embeddings are less similar
-than ``cosine`` are two voices. Set on one speaker's recordings (docs/journal/layout.md, "Several
+than ``cosine`` are two voices. Set on one speaker's recordings (docs/journal/voices.md, "Several
 speakers by pitch"): the ten EmoDB actors across seven acted emotions split by up to 11.1
 semitones with groups as dissimilar as 0.75, VCC2018 and VCTK speakers by at most 3.7 at 0.93 or
 more; no single speaker is refused. It catches every man-and-woman mix of VCC2018 (36), VCTK (4)
