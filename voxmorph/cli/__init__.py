@@ -13,7 +13,7 @@ import click
 import typer
 
 from voxmorph import __version__
-from voxmorph.cli import bench, convert, data, eval, live, speak, train, voice
+from voxmorph.cli import bench, convert, data, emotions, eval, live, speak, train, voice
 from voxmorph.cli.common import make_typer
 from voxmorph.errors import UserError
 
@@ -37,6 +37,7 @@ def _root(version: Annotated[bool, typer.Option(
 app.add_typer(voice.app, name="voice")
 app.command()(convert.convert)
 app.command()(speak.speak)
+app.command()(emotions.emotions)
 app.command()(convert.vocode)
 app.command()(convert.transcribe)
 app.command()(live.live)

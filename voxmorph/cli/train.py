@@ -240,3 +240,38 @@ def train_tts(
         given["lr_decay"] = lr_decay
     given.update(_start(init, run.resume, "text-to-frames model"))
     _train("tts", run, transcripts=transcripts, **given)
+
+
+@app.command("emotion-judge")
+def train_emotion_judge(
+    data: DataOption,
+    out: Annotated[Path, typer.Option(help="Folder for model/ and the held-out report.")] = Path(
+        "runs/emotion-judge"),
+    layout: LayoutOption = None,
+):
+    """Fit the emotion judge on acted emotional speech (EmoDB, ESD, CREMA-D: corpora that label
+    each recording's emotion) and report its accuracy on speakers held out, one at a time.
+
+    Takes seconds after the features (about 1 s per 10 recordings).
+    """
+    from voxmorph.cli.common import progress
+    from voxmorph.data.corpora import read_corpus
+    from voxmorph.emotion.judge import JudgeConfig, save_judge
+    from voxmorph.eval.report import write_report
+    from voxmorph.train.emotion_judge import corpus_features, fit, held_out_accuracy, held_out_markdown
+
+    if not data:
+        raise UserError("give at least one corpus with --data")
+    classes = JudgeConfig().classes
+    utts = [u for d in data for u in read_corpus(d, layout) if u.emotion in classes]
+    if not utts:
+        raise UserError(f"no recordings labelled {', '.join(classes)} in {', '.join(map(str, data))}")
+    with progress(len(utts), "features", unit="files") as bar:
+        x, y, speakers = corpus_features(utts, classes, progress=lambda: bar.update(1))
+    held = held_out_accuracy(x, y, speakers, classes)
+    card = {"held_out": held, "corpora": [str(d) for d in data], "classes": list(classes)}
+    save_judge(fit(x, y, classes), out / "model", card)
+    md = held_out_markdown(held, classes)
+    write_report(out / "report", card, md)
+    typer.echo(md.rstrip())
+    typer.echo(f"model in {out / 'model'}")
