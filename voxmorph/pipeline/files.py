@@ -84,7 +84,7 @@ def convert_file(
         nonlocal found_speech
         for block in iter_blocks(src):
             # only "is there any speech?" matters, so VAD stops once it has answered yes
-            found_speech = found_speech or bool(vad.segments(block))
+            found_speech = found_speech or bool(vad.speech_regions(block))
             if progress:
                 progress(block.size / SAMPLE_RATE)
             yield block

@@ -57,7 +57,7 @@ def enrol_voice(
     for f in files:
         file_speech, file_levels = 0, []
         for block in iter_blocks(f, SAMPLE_RATE, ENROL_BLOCK_S):
-            segments = vad.segments(block)
+            segments = vad.speech_regions(block)
             speech = np.concatenate([block[a:b] for a, b in segments]) if segments else block[:0]
             if progress:
                 progress(block.size / SAMPLE_RATE)
