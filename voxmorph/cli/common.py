@@ -86,3 +86,21 @@ DataOption = Annotated[list[Path], typer.Option(
     "--data", help="A corpus folder (repeat for several): VCTK, LibriSpeech/LibriTTS, LJSpeech, VCC, "
     "EmoDB, ESD, CREMA-D, or any folder of speaker folders.")]
 LayoutOption = Annotated[str | None, typer.Option(help="Corpus layout, if detection guesses wrong.")]
+
+
+EmotionOption = Annotated[str | None, typer.Option(
+    help="Speak with this emotion (see 'voxmorph emotions'): neutral, happy, sad, angry, fearful.")]
+IntensityOption = Annotated[float | None, typer.Option(
+    help="How strongly, with --emotion: 0 neutral, 1 as acted (default), up to 1.5 exaggerated.")]
+
+
+def emotion_choice(emotion: str | None, intensity: float | None) -> tuple[str, float] | None:
+    """The checked ``(emotion, intensity)``, or None without --emotion; a one-line error for an
+    intensity alone, an unknown emotion or an intensity out of range."""
+    if emotion is None:
+        if intensity is not None:
+            raise UserError("--intensity goes with --emotion")
+        return None
+    from voxmorph.emotion.names import check_emotion
+
+    return check_emotion(emotion, intensity)

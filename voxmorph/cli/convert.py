@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from voxmorph.cli.common import F0Option, ModelOption, SynthOption, note_adapter, progress, synthesis
+from voxmorph.cli.common import (
+    EmotionOption,
+    F0Option,
+    IntensityOption,
+    ModelOption,
+    SynthOption,
+    emotion_choice,
+    note_adapter,
+    progress,
+    synthesis,
+)
 from voxmorph.errors import UserError
 
 
@@ -23,8 +33,11 @@ def convert(
     denoise: Annotated[bool, typer.Option("--denoise", help="Reduce stationary noise first.")] = False,
     vocoder: SynthOption = None,
     model: ModelOption = "neural",
+    emotion: EmotionOption = None,
+    intensity: IntensityOption = None,
 ):
-    """Convert recordings into a voice.
+    """Convert recordings into a voice; with --emotion, also into another feeling (same words:
+    pitch, tempo, loudness and timbre re-shaped; the result is longer or shorter by its tempo).
 
     Output is 16 kHz mono: WAV, or FLAC/OGG by the output's extension. Files of any length
     stream through in constant memory. With several inputs, a file that cannot be converted is
@@ -36,12 +49,14 @@ def convert(
     from voxmorph.voices.mapping import MappingOptions
     from voxmorph.voices.store import VoiceStore
 
+    feeling = emotion_choice(emotion, intensity)
     plan = plan_outputs(inputs, output)
     target = VoiceStore().get(voice)
     if len(plan) > 1:
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
     mapping = MappingOptions(pitch_shift=pitch_shift)
-    converter = offline_converter(model, target, synthesis(model, vocoder), f0, denoise, mapping)
+    converter = offline_converter(model, target, synthesis(model, vocoder), f0, denoise, mapping,
+                                  *(feeling or (None, None)))
     note_adapter(model, converter, target)
     failed = []
     for src, dst in plan:

@@ -275,3 +275,37 @@ def train_emotion_judge(
     write_report(out / "report", card, md)
     typer.echo(md.rstrip())
     typer.echo(f"model in {out / 'model'}")
+
+
+@app.command("emotion-style")
+def train_emotion_style(
+    data: DataOption,
+    out: Annotated[Path, typer.Option(help="Folder for model/ (the styles) and a report.")] = Path(
+        "runs/emotion-style"),
+    layout: LayoutOption = None,
+    hold_out: Annotated[list[str], typer.Option(help="Leave this speaker out (repeat for several), "
+                                                "to measure on them.")] = [],  # noqa: B006
+):
+    """Learn how each emotion changes a voice (pitch level and range, tempo, loudness and its
+    dynamics, spectral envelope) from parallel acted speech: each emotional take against the same
+    speaker's neutral reading of the same sentence (EmoDB; ESD-like corpora with transcripts)."""
+    from voxmorph.cli.common import progress
+    from voxmorph.data.corpora import read_corpus
+    from voxmorph.emotion.names import EMOTIONS
+    from voxmorph.emotion.style import save_styles
+    from voxmorph.eval.report import write_report
+    from voxmorph.train.emotion_style import fit_styles, styles_markdown
+
+    if not data:
+        raise UserError("give at least one corpus with --data")
+    utts = [u for d in data for u in read_corpus(d, layout)
+            if u.emotion in EMOTIONS and u.speaker not in hold_out]
+    with progress(len(utts), "analysing", unit="files") as bar:
+        styles = fit_styles(utts, list(EMOTIONS), progress=lambda: bar.update(1))
+    card = {"corpora": [str(d) for d in data], "held_out": list(hold_out),
+            "speakers": sorted({u.speaker for u in utts})}
+    save_styles(styles, out / "model", card)
+    md = styles_markdown(styles)
+    write_report(out / "report", {**card, "styles": {e: s.__dict__ for e, s in styles.items()}}, md)
+    typer.echo(md.rstrip())
+    typer.echo(f"model in {out / 'model'}")

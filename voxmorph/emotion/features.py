@@ -1,6 +1,8 @@
-"""What an utterance's delivery sounds like, as one vector: pitch level, range and movement,
+"""What an utterance's delivery sounds like, as one vector: pitch range and movement, voicing,
 loudness dynamics, pace, and spectral shape (tilt, brightness), with the recording's overall level
-removed. Language-independent on purpose: no phones, no words.
+and the speaker's pitch level left out (a high voice is not an excited one; the judge must hear a
+conversion's emotion, not its target's pitch). Language-independent on purpose: no phones, no
+words.
 
 ``utterance_features(x) -> (N_FEATURES,) float32`` for 16 kHz audio.
 """
@@ -20,7 +22,7 @@ PEAK_RANGE_DB = 25.0
 """Energy peaks within this many dB of the loudest count as syllables."""
 BANDS = 20
 """Mel bands averaged into this many for the spectral shape."""
-N_PROSODY = 15
+N_PROSODY = 12
 N_FEATURES = N_PROSODY + 2 * BANDS
 
 
@@ -51,7 +53,7 @@ def utterance_features(x: np.ndarray) -> np.ndarray:
     v_mel = mel[:, vs].mean(1) if vs.sum() > 2 else mel.mean(1)
     tilt = v_mel[: mel.shape[0] // 4].mean() - v_mel[mel.shape[0] // 2 :].mean()
     prosody = [
-        st.mean(), st.std(), _pct(st, 10), _pct(st, 90), _pct(st, 90) - _pct(st, 10),
+        st.std(), _pct(st, 90) - _pct(st, 10),
         step.mean(), _pct(step, 90), voiced.mean(), voiced[speech].mean(),
         loud.std(), _pct(loud, 90) - _pct(loud, 10), np.abs(np.diff(e)).mean(),
         peaks / max(seconds, 0.1), speech.mean(), tilt,

@@ -23,11 +23,13 @@ def _fade_in(n: int) -> np.ndarray:
 
 
 def process_chunked(
-    blocks: Iterable[np.ndarray], fn: Transform, chunk: int, context: int, fade: int
+    blocks: Iterable[np.ndarray], fn: Transform, chunk: int, context: int, fade: int, stretch: float = 1.0
 ) -> Iterator[np.ndarray]:
     """Apply ``fn`` to the concatenation of ``blocks``; yields output blocks of the same total
-    length as the input. Requires ``2 <= fade <= context`` and ``fade < chunk``; an odd
-    ``fade`` is rounded down to even."""
+    length as the input, or ``stretch`` times it when ``fn`` stretches time uniformly (its output
+    for ``n`` samples is ``round(n * stretch)`` long; one sample more or less is evened out).
+    Requires ``2 <= fade <= context`` and ``fade < chunk``; an odd ``fade`` is rounded down to
+    even."""
     fade -= fade % 2
     if not (2 <= fade <= context and fade < chunk):
         raise ValueError("need 2 <= fade <= context and fade < chunk")
@@ -38,6 +40,10 @@ def process_chunked(
     tail = np.zeros(0, np.float32)  # processed samples waiting to be crossfaded
     total = 0
     ramp = _fade_in(fade)
+
+    def at(i: int) -> int:  # input sample -> output sample
+        return round(i * stretch)
+
     it = iter(blocks)
     done = False
     while True:
@@ -58,12 +64,19 @@ def process_chunked(
         y = fn(buf[lo - buf_start : hi - buf_start])
         keep_lo = max(0, seg - half) if seg > 0 else 0
         keep_hi = end + half if end < total else end
-        out = y[keep_lo - lo : keep_hi - lo]
+        if stretch == 1.0:
+            out = y[keep_lo - lo : keep_hi - lo]
+        else:  # on the output's time axis
+            y = np.pad(y[: at(hi) - at(lo)], (0, max(0, at(hi) - at(lo) - y.size)))
+            out = y[at(keep_lo) - at(lo) : at(keep_hi) - at(lo)]
         if tail.size:
+            n = tail.size
+            r = ramp if n == ramp.size else _fade_in(n)
             out = out.copy()
-            out[:fade] = tail * (1 - ramp) + out[:fade] * ramp
+            out[:n] = tail * (1 - r) + out[:n] * r
         if end < total:
-            tail, out = out[-fade:], out[:-fade]
+            n = fade if stretch == 1.0 else at(end + half) - at(end - half)
+            tail, out = out[-n:], out[:-n]
         yield out
         seg = end
         drop = max(0, seg - context) - buf_start
@@ -74,16 +87,19 @@ class ChunkedConverter:
     """Mixin for file converters: ``convert_stream`` and ``convert`` from ``convert_chunk`` and the
     ``chunk_s``, ``context_s`` and ``fade_s`` of ``self.options``."""
 
+    stretch = 1.0
+    """Output length over input length (a converter that changes the tempo sets it)."""
+
     def convert_chunk(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def convert_stream(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """Convert a stream of blocks (any sizes) in overlapping chunks; same total length out."""
+        """Convert a stream of blocks (any sizes) in overlapping chunks; same total length out
+        (times :attr:`stretch`)."""
         o = self.options
         sr = SAMPLE_RATE
-        yield from process_chunked(
-            blocks, self.convert_chunk, int(o.chunk_s * sr), int(o.context_s * sr), int(o.fade_s * sr)
-        )
+        yield from process_chunked(blocks, self.convert_chunk, int(o.chunk_s * sr), int(o.context_s * sr),
+                                   int(o.fade_s * sr), self.stretch)
 
     def convert(self, x: np.ndarray) -> np.ndarray:
         """Convert a whole signal ``(n,)`` -> ``(n,)``."""

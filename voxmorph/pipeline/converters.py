@@ -42,15 +42,21 @@ def for_streaming() -> None:
 
 
 def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str = "harvest",
-                      denoise: bool = False, mapping: MappingOptions | None = None):
-    """A converter for files (``convert(x)``, ``convert_stream(blocks)``, ``reset()``)."""
+                      denoise: bool = False, mapping: MappingOptions | None = None,
+                      emotion: str | None = None, intensity: float | None = None):
+    """A converter for files (``convert(x)``, ``convert_stream(blocks)``, ``reset()``); with
+    ``emotion``, the neural one re-emotes the speech at ``intensity`` (default 1)."""
     check_choice(model, vocoder)
     options = ConversionOptions(mapping or MappingOptions(), f0_tracker=f0, denoise=denoise)
+    if emotion is not None and model != "neural":
+        raise UserError("--emotion needs the neural converter (--model neural)")
     if model == "neural":
+        from voxmorph.emotion.style import Expression
         from voxmorph.pipeline.neural.models import NeuralModels
         from voxmorph.pipeline.neural.offline import NeuralConverter
 
-        return NeuralConverter(target, NeuralModels.load(), options)
+        expression = Expression(emotion, intensity) if emotion is not None else None
+        return NeuralConverter(target, NeuralModels.load(), options, expression)
     from voxmorph.pipeline.world.offline import WorldConverter
 
     if vocoder == "neural":

@@ -1,0 +1,131 @@
+"""How each emotion changes a voice, as learned from acted speech: relative to the same speaker's
+neutral reading of the same sentence, the shift of pitch level (semitones), the scaling of pitch
+range, of tempo and of loudness dynamics, the loudness change, and the change of the spectral
+envelope (per mel band: tilt, brightness, effort). Language-independent: no phones, no words.
+
+:class:`Expression` applies one emotion at an intensity (0 = unchanged, 1 = as acted, 1.5 =
+exaggerated) to what the decoder reads (F0, energy, the frame sequence's length) and to the mel it
+renders; ``convert --emotion`` and ``speak --emotion`` both go through it. Fitted by
+``voxmorph train emotion-style`` (:mod:`voxmorph.train.emotion_style`); model card
+docs/models/emotion-style.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from voxmorph.audio.io import atomic_path
+from voxmorph.emotion.names import check_emotion
+from voxmorph.errors import UserError
+from voxmorph.paths import shipped_model
+
+KIND, FORMAT_VERSION = "emotion-style", 1
+
+
+@dataclass(frozen=True)
+class EmotionStyle:
+    level_st: float = 0.0
+    """Pitch level shift, semitones."""
+    range_log: float = 0.0
+    """Log of the pitch-range ratio (standard deviation of semitones)."""
+    tempo_log: float = 0.0
+    """Log of the duration ratio (above 0: slower)."""
+    dynamics_log: float = 0.0
+    """Log of the ratio of loudness variation over the speech (dB standard deviation)."""
+    loudness_db: float = 0.0
+    """Overall loudness change, dB."""
+    mel: tuple[float, ...] = ()
+    """Change of the mean log-mel per band over the speech (loudness removed)."""
+    pairs: int = 0
+    """Sentence pairs (emotional, neutral) it was learned from."""
+
+
+def save_styles(styles: dict[str, EmotionStyle], folder: str | Path, card: dict | None = None) -> None:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT_VERSION, "kind": KIND, "styles": {k: asdict(v) for k, v in styles.items()},
+            "card": card or {}}
+    with atomic_path(folder / "config.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+
+
+def load_styles(folder: str | Path | None = None) -> dict[str, EmotionStyle]:
+    folder = Path(folder or shipped_model(KIND))
+    try:
+        meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"{folder}: not an emotion-style folder ({err.__class__.__name__})") from None
+    if meta.get("kind") != KIND or meta.get("format") != FORMAT_VERSION:
+        raise UserError(f"{folder}: not a version-{FORMAT_VERSION} {KIND} (found {meta.get('kind')})")
+    return {k: EmotionStyle(**{**v, "mel": tuple(v["mel"])}) for k, v in meta["styles"].items()}
+
+
+class Expression:
+    """One emotion at one intensity, applied to frame sequences (100 frames/s)."""
+
+    def __init__(self, emotion: str, intensity: float | None = None,
+                 styles: dict[str, EmotionStyle] | None = None):
+        self.emotion, self.intensity = check_emotion(emotion, intensity)
+        styles = styles if styles is not None else load_styles()
+        if self.emotion not in styles:
+            raise UserError(f"the emotion model has not learned '{self.emotion}'")
+        self.style, i = styles[self.emotion], self.intensity
+        self.tempo = math.exp(i * self.style.tempo_log)
+        """Frames out per frame in (above 1: slower)."""
+        self._range = math.exp(i * self.style.range_log)
+        self._dynamics = math.exp(i * self.style.dynamics_log)
+        mel = np.asarray(self.style.mel, np.float32)
+        self._mel = torch.from_numpy(i * mel)[:, None] if mel.size else None
+
+    @property
+    def neutral(self) -> bool:
+        return self.intensity == 0.0 or self.emotion == "neutral"
+
+    def frames_out(self, frames: int) -> int:
+        return max(1, round(frames * self.tempo))
+
+    def f0(self, f0: torch.Tensor, centre: float | None = None) -> torch.Tensor:
+        """``f0 (..., T)`` Hz (0 unvoiced): range scaled about ``centre`` (log Hz; default the
+        voiced mean) and level shifted."""
+        voiced = f0 > 0
+        if not bool(voiced.any()):
+            return f0
+        lf = torch.log(f0.clamp(min=1.0))
+        c = float(lf[voiced].mean()) if centre is None else centre
+        shifted = c + (lf - c) * self._range + self.intensity * self.style.level_st * math.log(2) / 12
+        return torch.where(voiced, torch.exp(shifted), torch.zeros_like(f0))
+
+    def energy(self, energy: torch.Tensor, centre: float | None = None) -> torch.Tensor:
+        """``energy (..., T)`` dB: variation about ``centre`` (default: the mean over frames within
+        35 dB of the loudest) scaled, level moved."""
+        if centre is None:
+            loud = energy > energy.max() - 35.0
+            centre = float(energy[loud].mean())
+        return centre + (energy - centre) * self._dynamics + self.intensity * self.style.loudness_db
+
+    def mel(self, mel: torch.Tensor) -> torch.Tensor:
+        """``mel (..., N_MELS, T)``: the emotion's spectral change added."""
+        return mel if self._mel is None else mel + self._mel
+
+    def stretch(self, x: torch.Tensor, frames: int | None = None, voicing: bool = False) -> torch.Tensor:
+        """``x (..., T)`` resampled to ``frames`` (default :meth:`frames_out`) frames: linear, or
+        for F0 (``voicing``) linear inside voiced runs and unvoiced where the nearest frame is."""
+        t = x.shape[-1]
+        n = frames if frames is not None else self.frames_out(t)
+        if n == t:
+            return x
+        pos = torch.linspace(0, t - 1, n) if n > 1 else torch.zeros(1)
+        lo = pos.floor().long().clamp(max=t - 1)
+        hi = (lo + 1).clamp(max=t - 1)
+        w = pos - lo
+        out = x[..., lo] * (1 - w) + x[..., hi] * w
+        if voicing:
+            nearest = x[..., pos.round().long()]
+            out = torch.where((x[..., lo] > 0) & (x[..., hi] > 0), out, nearest)
+        return out

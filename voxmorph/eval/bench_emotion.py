@@ -1,0 +1,227 @@
+"""``voxmorph bench emotion``: does conversion keep an emotion, and does ``convert --emotion`` give one?
+
+Acted emotional speech (EmoDB) in two folds of speakers: the emotion judge and the emotion styles
+are fitted on one fold and everything is measured on the other, so neither has heard the speakers
+it is judged on. Per fold and voice:
+
+- the judge on the original takes (its ceiling on these speakers);
+- plain conversion of the same takes (is the emotion kept? ratio to the originals, per emotion);
+- the fold's neutral takes converted with each emotion at several intensities (share judged as
+  that emotion, mean probability: does it rise with intensity?).
+
+And on English read speech (VCTK), with the shipped models: ``convert --emotion`` at intensity 1
+against plain ``convert`` — CER of the transcript against the source's, similarity to the target
+voice, DNSMOS.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voxmorph.audio.io import load_audio
+from voxmorph.data.corpora import read_corpus
+from voxmorph.emotion.judge import EmotionJudge, JudgeConfig
+from voxmorph.emotion.names import EMOTIONS
+from voxmorph.emotion.style import Expression
+from voxmorph.errors import UserError
+
+FEELINGS = ("happy", "sad", "angry", "fearful")
+
+
+@dataclass(frozen=True)
+class EmotionBenchOptions:
+    voices: tuple[str, ...] = ("vcc-tf1", "vcc-tm1")
+    intensities: tuple[float, ...] = (0.5, 1.0)
+    per_speaker: int = 0
+    """Takes per speaker and emotion (0: all)."""
+    english: int = 3
+    """VCTK recordings per speaker for the English part (0: skip it)."""
+    f0: str = "dio"
+
+
+def _folds(speakers: Sequence[str]) -> list[tuple[set[str], set[str]]]:
+    s = sorted(speakers)
+    a, b = set(s[0::2]), set(s[1::2])
+    return [(a, b), (b, a)]
+
+
+def _converter(models, voice: str, options: EmotionBenchOptions, expression: Expression | None):
+    from voxmorph.pipeline.neural.offline import NeuralConverter
+    from voxmorph.pipeline.options import ConversionOptions
+    from voxmorph.voices.store import VoiceStore
+
+    options_ = ConversionOptions(f0_tracker=options.f0)
+    return NeuralConverter(VoiceStore().get(voice), models, options_, expression)
+
+
+def _convert_all(converter, audio: Sequence[np.ndarray], bar) -> list[np.ndarray]:
+    out = []
+    for x in audio:
+        converter.reset()  # each take is its own speaker statistics
+        out.append(converter.convert(x))
+        bar.update(1)
+    return out
+
+
+def _first(utts: Sequence, n: int) -> list:
+    """At most ``n`` takes per speaker and emotion (all for 0), in corpus order."""
+    if not n:
+        return list(utts)
+    seen: dict = defaultdict(int)
+    out = []
+    for u in utts:
+        seen[(u.speaker, u.emotion)] += 1
+        if seen[(u.speaker, u.emotion)] <= n:
+            out.append(u)
+    return out
+
+
+def _judged(judge: EmotionJudge, audio: Sequence[np.ndarray]) -> list[dict[str, float]]:
+    return [judge.probabilities(x) for x in audio]
+
+
+def _accuracy(probs: Sequence[dict[str, float]], labels: Sequence[str]) -> dict:
+    per = defaultdict(list)
+    for p, y in zip(probs, labels, strict=True):
+        per[y].append(max(p, key=p.get) == y)
+    return {"all": float(np.mean([v for vs in per.values() for v in vs])),
+            **{k: float(np.mean(v)) for k, v in sorted(per.items())}}
+
+
+def emodb_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
+    from voxmorph.train.emotion_judge import corpus_features, fit
+    from voxmorph.train.emotion_style import fit_styles
+
+    classes = JudgeConfig().classes
+    utts = [u for u in read_corpus(data / "emodb") if u.emotion in classes]
+    out: dict = {"folds": []}
+    for train, test in _folds({u.speaker for u in utts}):
+        fitted = [u for u in utts if u.speaker in train]
+        x, y, _ = corpus_features(fitted, classes)
+        judge = fit(x, y, classes)
+        styles = fit_styles(fitted, list(EMOTIONS))
+        held = _first([u for u in utts if u.speaker in test], options.per_speaker)
+        audio = [load_audio(u.path) for u in held]
+        labels = [u.emotion for u in held]
+        fold = {"fitted_on": sorted(train), "judged_on": sorted(test),
+                "originals": _accuracy(_judged(judge, audio), labels), "voices": {}}
+        neutral = [a for a, y in zip(audio, labels, strict=True) if y == "neutral"]
+        for voice in options.voices:
+            plain = _convert_all(_converter(models, voice, options, None), audio, bar)
+            row = {"plain": _accuracy(_judged(judge, plain), labels), "re-emoted": {}}
+            for feeling in FEELINGS:
+                for intensity in options.intensities:
+                    conv = _converter(models, voice, options, Expression(feeling, intensity, styles))
+                    probs = _judged(judge, _convert_all(conv, neutral, bar))
+                    row["re-emoted"][f"{feeling} {intensity:g}"] = {
+                        "judged": float(np.mean([max(p, key=p.get) == feeling for p in probs])),
+                        "probability": float(np.mean([p[feeling] for p in probs])),
+                        "judged_neutral": float(np.mean([max(p, key=p.get) == "neutral" for p in probs]))}
+            fold["voices"][voice] = row
+        out["folds"].append(fold)
+    return out
+
+
+def english_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
+    from voxmorph.eval.asr import Transcriber
+    from voxmorph.eval.judge import Judge
+    from voxmorph.eval.metrics import dnsmos, speaker_similarity
+    from voxmorph.models.speaker import SpeakerEncoder
+    from voxmorph.text.distance import cer
+
+    files = []
+    for spk in sorted((data / "vctk").iterdir()):
+        files += sorted(spk.glob("*.flac"))[: options.english]
+    if not files:
+        raise UserError(f"{data / 'vctk'}: no recordings there")
+    asr, encoder, judge = Transcriber(), SpeakerEncoder.shared(), Judge()
+    sources = [load_audio(f) for f in files]
+    said = [asr(x) for x in sources]
+    out = {}
+    for voice in options.voices:
+        ref = judge.reference_embedding(voice)
+        for feeling in (None, *FEELINGS):
+            conv = _converter(models, voice, options, Expression(feeling, 1.0) if feeling else None)
+            rows = [(cer(text, asr(y)), speaker_similarity(encoder.embed(y), ref), dnsmos(y)["ovrl"])
+                    for y, text in zip(_convert_all(conv, sources, bar), said, strict=True)]
+            cers, sims, mos = zip(*rows, strict=True)
+            out[f"{voice} {feeling or 'plain'}"] = {
+                "cer": float(np.mean(cers)), "similarity": float(np.mean(sims)),
+                "dnsmos": float(np.mean(mos)), "files": len(rows)}
+    return out
+
+
+def run_bench_emotion(data: Path, options: EmotionBenchOptions = EmotionBenchOptions(),
+                      progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    from voxmorph.pipeline.neural.models import NeuralModels
+
+    if not (data / "emodb").is_dir():
+        raise UserError(f"{data / 'emodb'}: no EmoDB there; give --data the folder holding emodb/ and vctk/")
+    utts = _first([u for u in read_corpus(data / "emodb") if u.emotion in JudgeConfig().classes],
+                  options.per_speaker)
+    neutral = sum(u.emotion == "neutral" for u in utts)
+    total = len(options.voices) * (len(utts) + neutral * len(FEELINGS) * len(options.intensities))
+    total += len(options.voices) * (1 + len(FEELINGS)) * 4 * options.english
+    models = NeuralModels.load()
+    with tqdm(total=total, desc="bench emotion", unit="conversions", disable=not progress) as bar:
+        result = {"options": options.__dict__, "emodb": emodb_part(data, models, options, bar)}
+        if options.english:
+            result["english"] = english_part(data, models, options, bar)
+    return result
+
+
+def summarise(r: dict) -> dict:
+    """Fold means: the judge on originals and on plain conversions (and their ratio) per emotion;
+    each re-emoted emotion and intensity per voice."""
+    folds = r["emodb"]["folds"]
+    voices = list(folds[0]["voices"])
+    keys = list(folds[0]["originals"])
+
+    def mean(get) -> float:
+        return float(np.mean([get(f) for f in folds]))
+
+    originals = {k: mean(lambda f, k=k: f["originals"][k]) for k in keys}
+    out = {"originals": originals, "plain": {}, "re-emoted": {}}
+    for v in voices:
+        plain = {k: mean(lambda f, k=k, v=v: f["voices"][v]["plain"][k]) for k in keys}
+        out["plain"][v] = {k: {"accuracy": a, "kept": a / max(originals[k], 1e-9)} for k, a in plain.items()}
+        out["re-emoted"][v] = {
+            name: {m: mean(lambda f, v=v, name=name, m=m: f["voices"][v]["re-emoted"][name][m])
+                   for m in ("judged", "probability", "judged_neutral")}
+            for name in folds[0]["voices"][v]["re-emoted"]}
+    return out
+
+
+def markdown(r: dict) -> str:
+    s = summarise(r)
+    keys = list(s["originals"])
+    def cells(values) -> str:
+        return " | ".join(f"{v:.3f}" for v in values)
+
+    lines = ["# Emotion benchmark", "",
+             "EmoDB in two folds of speakers: the judge and the emotion styles fitted on one, measured "
+             "on the other (means of the two folds). Judge accuracy, 5 classes (chance 0.2):", "",
+             f"| | {' | '.join(keys)} |", f"|---|{'---:|' * len(keys)}",
+             f"| originals | {cells(s['originals'][k] for k in keys)} |"]
+    for v, row in s["plain"].items():
+        lines.append(f"| convert → {v} | {cells(row[k]['accuracy'] for k in keys)} |")
+        lines.append(f"| kept (ratio), {v} | {cells(row[k]['kept'] for k in keys)} |")
+    lines += ["", "Neutral takes converted with an emotion (`convert --emotion E --intensity I`):", "",
+              "| voice | emotion intensity | judged as it | its probability | judged neutral |",
+              "|---|---|---:|---:|---:|"]
+    for v, rows in s["re-emoted"].items():
+        lines += [f"| {v} | {name} | {m['judged']:.3f} | {m['probability']:.3f} | {m['judged_neutral']:.3f} |"
+                  for name, m in rows.items()]
+    if "english" in r:
+        lines += ["", "English read speech (VCTK), shipped models, intensity 1:", "",
+                  "| voice emotion | CER vs source | similarity to voice | DNSMOS |", "|---|---:|---:|---:|"]
+        lines += [f"| {k} | {m['cer']:.3f} | {m['similarity']:.3f} | {m['dnsmos']:.3f} |"
+                  for k, m in r["english"].items()]
+    return "\n".join(lines) + "\n"
