@@ -45,3 +45,18 @@ def test_seams_are_crossfaded():
 def test_bad_settings():
     with pytest.raises(ValueError):
         list(process_chunked([np.zeros(10)], lambda v: v, chunk=100, context=10, fade=20))
+
+
+@pytest.mark.parametrize("stretch", [1.3, 0.8])
+def test_a_uniform_stretch_chunked_equals_the_whole(stretch):
+    x = np.sin(np.arange(100_000) / 300.0).astype(np.float32)
+
+    def fn(v: np.ndarray) -> np.ndarray:  # linear resampling: a time stretch of a smooth signal
+        t = np.arange(round(v.size * stretch)) / stretch
+        return np.interp(t, np.arange(v.size), v).astype(np.float32)
+
+    whole = fn(x)
+    parts = list(process_chunked([x[:33_333], x[33_333:]], fn, 16_000, 4_000, 800, stretch))
+    joined = np.concatenate(parts)
+    assert joined.size == round(x.size * stretch) and len(parts) > 3
+    np.testing.assert_allclose(joined, whole, atol=1e-5)

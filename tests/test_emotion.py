@@ -96,3 +96,77 @@ def test_emotion_commands(tmp_path):
     assert_user_error(run("train", "emotion-judge", "--data", DATA, "--out", tmp_path / "j",
                           check=False), "no recordings labelled")
     assert not (tmp_path / "j").exists()
+
+
+def _emodb_like(folder: Path, female_audio: np.ndarray) -> Path:
+    """Two speakers' readings of one sentence: neutral as recorded, 'sad' slower and lower."""
+    import soundfile as sf
+
+    folder.mkdir()
+    for spk, x in (("03", female_audio[:48_000]), ("08", female_audio[16_000:64_000])):
+        sf.write(folder / f"{spk}a01Na.wav", x, 16_000)
+        sf.write(folder / f"{spk}a01Ta.wav", _speed(x, 0.8) * 0.5, 16_000)  # 1.25x longer, 4 st lower
+    return folder
+
+
+def test_styles_learn_tempo_and_pitch_from_parallel_takes(tmp_path, female_audio):
+    from voxmorph.data.corpora import read_corpus
+    from voxmorph.emotion.style import load_styles, save_styles
+    from voxmorph.train.emotion_style import fit_styles
+
+    utts = read_corpus(_emodb_like(tmp_path / "emodb", female_audio), "emodb")
+    styles = fit_styles(utts, ["neutral", "sad"])
+    sad = styles["sad"]
+    assert sad.pairs == 2 and abs(np.exp(sad.tempo_log) - 1.25) < 0.1
+    assert -5.0 < sad.level_st < -3.0  # 12 log2(0.8) = -3.9 semitones
+    assert sad.loudness_db < -3.0  # played at half the amplitude
+    assert styles["neutral"].level_st == 0.0 and styles["neutral"].tempo_log == 0.0
+    save_styles(styles, tmp_path / "styles")
+    assert load_styles(tmp_path / "styles") == styles
+    with pytest.raises(UserError, match="parallel recordings"):
+        fit_styles([u for u in utts if u.emotion == "sad"], ["sad"])
+
+
+def test_expression_at_intensity_0_changes_nothing_and_at_1_what_it_learned():
+    import torch
+
+    from voxmorph.emotion.style import Expression, load_styles
+
+    styles = load_styles()
+    f0 = torch.tensor([[0.0, 200.0, 210.0, 190.0, 0.0, 180.0]])
+    energy = torch.tensor([[-60.0, -20.0, -25.0, -22.0, -50.0, -30.0]])
+    mel = torch.zeros(1, 80, 6)
+    off = Expression("angry", 0.0, styles)
+    assert off.neutral and off.frames_out(100) == 100
+    assert torch.equal(off.f0(f0), f0) and torch.allclose(off.energy(energy), energy)
+    assert torch.equal(off.stretch(f0), f0)
+    sad = Expression("sad", 1.0, styles)
+    n = sad.frames_out(6)
+    assert n == round(6 * np.exp(styles["sad"].tempo_log)) and n > 6
+    stretched = sad.stretch(f0, voicing=True)
+    assert stretched.shape[-1] == n and stretched[0, 0] == 0 and stretched[0, -1] > 0
+    moved = sad.f0(f0, centre=float(np.log(195.0)))
+    assert torch.equal(moved == 0, f0 == 0)  # voicing kept
+    spread = float(moved[moved > 0].log().std() / f0[f0 > 0].log().std())
+    assert abs(spread - np.exp(styles["sad"].range_log)) < 1e-3  # range scaled as learned
+    up = Expression("angry", 1.0, styles).f0(torch.tensor([[195.0]]), centre=float(np.log(195.0)))
+    assert abs(12 * np.log2(float(up) / 195.0) - styles["angry"].level_st) < 1e-3
+    assert not torch.equal(Expression("sad", 1.0, styles).mel(mel), mel)
+
+
+@pytest.mark.slow
+def test_convert_with_an_emotion(tmp_path):
+    import soundfile as sf
+
+    from voxmorph.emotion.style import Expression
+
+    src = DATA / "p226_003.flac"
+    run("convert", src, "--voice", "vcc-tf1", "--emotion", "sad", "-o", tmp_path / "sad.wav", "--f0", "dio")
+    ratio = sf.info(tmp_path / "sad.wav").frames / sf.info(src).frames
+    assert abs(ratio - Expression("sad").tempo) < 0.01
+    for args, needle in ((["--intensity", "0.5"], "goes with --emotion"),
+                         (["--emotion", "bored"], "unknown emotion"),
+                         (["--emotion", "sad", "--model", "world"], "neural converter")):
+        assert_user_error(run("convert", src, "--voice", "vcc-tf1", *args, "-o", tmp_path / "x.wav",
+                              check=False), needle)
+    assert not (tmp_path / "x.wav").exists()

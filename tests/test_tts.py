@@ -158,6 +158,9 @@ def test_speak_lines_and_stdin(debug_model, tmp_path):
     (["hello", "--voice", "nobody", "-o", "x.wav"], "unknown voice"),
     (["hello"], "-o FILE"),
     (["hello", "--rate", "9", "-o", "x.wav"], "speaking rate"),
+    (["hello", "--emotion", "jolly", "-o", "x.wav"], "unknown emotion"),
+    (["hello", "--emotion", "sad", "--intensity", "2", "-o", "x.wav"], "up to 1.5"),
+    (["hello", "--intensity", "0.5", "-o", "x.wav"], "goes with --emotion"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(debug_model, tmp_path, args, needle):
     args = [str(tmp_path / a) if a == "x.wav" else a for a in args]
@@ -186,3 +189,21 @@ def test_the_shipped_synthesiser_speaks_an_enrolled_voice(tmp_path, female_wav, 
     assert 1.2 < y.size / sr < 5.0
     f0 = HarvestF0()(y.astype(np.float64), sr, 10.0)
     assert 150 < float(np.median(f0[f0 > 0])) < 320  # a female voice (p225)
+
+
+def test_speak_with_an_emotion_changes_the_reading_and_intensity_0_does_not(debug_model):
+    from voxmorph.pipeline.speak import SpeakOptions, Synthesiser
+    from voxmorph.voices.store import VoiceStore
+
+    text = "Nobody told me the train was late."
+    voice = VoiceStore().get("vcc-tf1")
+
+    def say(emotion=None, intensity=None):
+        return Synthesiser.load(voice, debug_model, SpeakOptions(seed=1, emotion=emotion,
+                                                                 intensity=intensity)).speak(text)
+
+    plain = say()
+    assert np.array_equal(say("sad", 0.0), plain) and np.array_equal(say("neutral"), plain)
+    sad = say("sad", 1.0)
+    assert sad.size > 1.3 * plain.size  # the learned sad tempo is slower by half
+    assert not np.allclose(say("angry", 1.0)[: plain.size], plain)

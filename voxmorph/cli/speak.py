@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from voxmorph.cli.common import EmotionOption, IntensityOption, emotion_choice
 from voxmorph.errors import UserError
 
 
@@ -48,6 +49,8 @@ def speak(
                                                "average reading every time).")] = 0.6,
     tts_model: Annotated[Path | None, typer.Option(help="A text-to-frames model folder "
                                                    "(default: the shipped one).")] = None,
+    emotion: EmotionOption = None,
+    intensity: IntensityOption = None,
 ):
     """Speak text in a voice: numbers, dates, times, money, abbreviations and addresses are read
     out; commas pause, questions rise. Long texts are made sentence by sentence in bounded memory.
@@ -59,6 +62,7 @@ def speak(
     from voxmorph.pipeline.speak import SpeakOptions, Synthesiser
     from voxmorph.voices.store import VoiceStore
 
+    feeling = emotion_choice(emotion, intensity) or (None, None)
     if text is not None and text_file is not None:
         raise UserError("give the text or --text-file, not both")
     if text is None and text_file is None:
@@ -84,7 +88,7 @@ def speak(
         except UserError as err:
             raise UserError(f"line {n}: {err}" if lines else str(err)) from None
     target = VoiceStore().get(voice)
-    synth = Synthesiser.load(target, tts_model, SpeakOptions(rate, temperature, seed))
+    synth = Synthesiser.load(target, tts_model, SpeakOptions(rate, temperature, seed, *feeling))
     start = time.perf_counter()
     if lines:
         output.mkdir(parents=True, exist_ok=True)

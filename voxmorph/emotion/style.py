@@ -94,7 +94,7 @@ class Expression:
         """``f0 (..., T)`` Hz (0 unvoiced): range scaled about ``centre`` (log Hz; default the
         voiced mean) and level shifted."""
         voiced = f0 > 0
-        if not bool(voiced.any()):
+        if self.neutral or not bool(voiced.any()):
             return f0
         lf = torch.log(f0.clamp(min=1.0))
         c = float(lf[voiced].mean()) if centre is None else centre
@@ -104,6 +104,8 @@ class Expression:
     def energy(self, energy: torch.Tensor, centre: float | None = None) -> torch.Tensor:
         """``energy (..., T)`` dB: variation about ``centre`` (default: the mean over frames within
         35 dB of the loudest) scaled, level moved."""
+        if self.neutral:
+            return energy
         if centre is None:
             loud = energy > energy.max() - 35.0
             centre = float(energy[loud].mean())
@@ -111,7 +113,7 @@ class Expression:
 
     def mel(self, mel: torch.Tensor) -> torch.Tensor:
         """``mel (..., N_MELS, T)``: the emotion's spectral change added."""
-        return mel if self._mel is None else mel + self._mel
+        return mel if self._mel is None or self.neutral else mel + self._mel
 
     def stretch(self, x: torch.Tensor, frames: int | None = None, voicing: bool = False) -> torch.Tensor:
         """``x (..., T)`` resampled to ``frames`` (default :meth:`frames_out`) frames: linear, or

@@ -9,6 +9,9 @@ exactly as ``convert`` would) and its vocoder makes the sound. :meth:`Synthesise
 each sentence's audio as soon as it is made, so memory stays bounded and the first sound comes
 after one sentence; :meth:`Synthesiser.speak` is the same stream joined.
 
+With an emotion (:class:`~voxmorph.emotion.style.Expression`), the reading takes its tempo,
+pitch level and range, loudness dynamics and spectral change, scaled by the intensity.
+
 Punctuation shapes the reading: a comma, semicolon, colon or bracket makes a pause; ``?`` raises
 the pitch over the last word; ``!`` widens the pitch range and lifts the level. The style latent
 is drawn per sentence from the prior scaled by ``temperature`` (0 = the mean reading), from a
@@ -29,6 +32,7 @@ import torch
 
 from voxmorph.audio.constants import HOP
 from voxmorph.audio.dsp import peak_limit
+from voxmorph.emotion.style import Expression
 from voxmorph.errors import UserError
 from voxmorph.models.decoder import ENERGY_MEAN, ENERGY_STD, frame_conditioning
 from voxmorph.models.tts import TextToFrames, load_tts
@@ -56,6 +60,10 @@ class SpeakOptions:
     """Spread of the style latent (0: the same, average reading every time)."""
     seed: int | None = None
     """Seed of the style latents; None draws one (so takes differ)."""
+    emotion: str | None = None
+    """An emotion from :data:`voxmorph.emotion.names.EMOTIONS` (None: neutral reading)."""
+    intensity: float | None = None
+    """Of the emotion: 0 none, 1 as acted (the default), up to 1.5."""
 
 
 class Synthesiser:
@@ -71,6 +79,8 @@ class Synthesiser:
             raise UserError("the text-to-frames model was trained for another content encoder "
                             "than the decoder reads")
         self.models, self.tts, self.options = models, tts, options
+        expression = Expression(options.emotion, options.intensity) if options.emotion else None
+        self.expression = None if expression is None or expression.neutral else expression
         self.voice = models.conditioning(voice)
         self.log_f0 = (voice.stats.log_f0_mean, voice.stats.log_f0_std)
         self.seed = options.seed if options.seed is not None else secrets.randbits(31)
@@ -116,8 +126,8 @@ class Synthesiser:
         g = torch.Generator().manual_seed(self.seed * 100_003 + index)
         z = torch.randn(1, self.tts.config.style_dim, generator=g) * self.options.temperature
         ids = torch.tensor([tok.ids])
-        h, durations = self.tts.predict_durations(ids, torch.tensor([tok.word_start]), z,
-                                                  rate=self.options.rate)
+        rate = self.options.rate / (self.expression.tempo if self.expression else 1.0)
+        h, durations = self.tts.predict_durations(ids, torch.tensor([tok.word_start]), z, rate=rate)
         durations = torch.from_numpy(_shape_pauses(np.array(tok.ids), durations[0].numpy()))
         out, _ = self.tts.decode(h, durations[None])
         d = out.shape[1] - 3
@@ -130,14 +140,20 @@ class Synthesiser:
             lf0 = lf0 * EXCLAIM_RANGE
             energy = energy + EXCLAIM_LIFT
         mean, std = self.log_f0
-        f0 = torch.where(voiced, torch.exp(mean + std * lf0), torch.zeros_like(lf0))
-        return content, f0[None], (energy * ENERGY_STD + ENERGY_MEAN)[None]
+        f0 = torch.where(voiced, torch.exp(mean + std * lf0), torch.zeros_like(lf0))[None]
+        energy = (energy * ENERGY_STD + ENERGY_MEAN)[None]
+        if self.expression is not None:
+            f0 = self.expression.f0(f0, centre=mean)
+            energy = self.expression.energy(energy, centre=ENERGY_MEAN)
+        return content, f0, energy
 
     @torch.inference_mode()
     def sentence(self, tok: Tokens, index: int = 0) -> np.ndarray:
         """One sentence's audio (``index`` picks its style latent from the seed)."""
         content, f0, energy = self.frames(tok, index)
         mel = self.models.decoder.render(frame_conditioning(content, f0, energy), self.voice)
+        if self.expression is not None:
+            mel = self.expression.mel(mel)
         y = self.models.vocoder.synthesise(mel[0], f0[0])
         return peak_limit(np.asarray(y[: f0.shape[-1] * HOP], np.float32))
 
