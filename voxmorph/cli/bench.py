@@ -174,6 +174,8 @@ def bench_emotion(
     per_speaker: Annotated[int, typer.Option(
         min=0, help="Takes per speaker and emotion (0: all; 2 for a quick look).")] = 0,
     english: Annotated[int, typer.Option(min=0, help="VCTK recordings per speaker (0 skips).")] = 3,
+    sentences: Annotated[int, typer.Option(min=0, max=40, help="Harvard sentences speak reads in "
+                                           "each emotion (0 skips).")] = 10,
 ):
     """Emotion through conversion, judged on speakers neither the judge nor the emotion styles
     were fitted on: is an acted emotion kept by plain convert, and does convert --emotion give the
@@ -185,7 +187,7 @@ def bench_emotion(
     if english:
         corpus(data, "vctk")
     options = EmotionBenchOptions(voices=tuple(voice or ("vcc-tf1", "vcc-tm1")), per_speaker=per_speaker,
-                                  english=english)
+                                  english=english, sentences=sentences)
     r = run_bench_emotion(data, options)
     write_report(out, {**r, "summary": summarise(r)}, markdown)
     typer.echo(markdown(r).rstrip())

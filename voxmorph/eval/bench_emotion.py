@@ -9,9 +9,10 @@ it is judged on. Per fold and voice:
 - the fold's neutral takes converted with each emotion at several intensities (share judged as
   that emotion, mean probability: does it rise with intensity?).
 
-And on English read speech (VCTK), with the shipped models: ``convert --emotion`` at intensity 1
+And with the shipped models: on English read speech (VCTK), ``convert --emotion`` at intensity 1
 against plain ``convert`` — CER of the transcript against the source's, similarity to the target
-voice, DNSMOS.
+voice, DNSMOS; and ``speak --emotion`` on Harvard sentences at intensities 0.5, 1 and 1.5 — the
+share the shipped judge hears as the emotion, WER and DNSMOS against the neutral reading.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class EmotionBenchOptions:
     """Takes per speaker and emotion (0: all)."""
     english: int = 3
     """VCTK recordings per speaker for the English part (0: skip it)."""
+    sentences: int = 10
+    """Harvard sentences ``speak`` reads in each emotion (0: skip it)."""
     f0: str = "dio"
 
 
@@ -156,6 +159,36 @@ def english_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
     return out
 
 
+def speak_part(options: EmotionBenchOptions, bar) -> dict:
+    from voxmorph.emotion.judge import load_judge
+    from voxmorph.eval.asr import Transcriber
+    from voxmorph.eval.bench_tts import HARVARD, wer
+    from voxmorph.eval.metrics import dnsmos
+    from voxmorph.pipeline.speak import SpeakOptions, Synthesiser
+    from voxmorph.voices.store import VoiceStore
+
+    judge, _ = load_judge()
+    asr, texts, out = Transcriber(), HARVARD[: options.sentences], {}
+    for voice in options.voices:
+        for feeling in (None, *FEELINGS):
+            for intensity in ((None,) if feeling is None else (0.5, 1.0, 1.5)):
+                synth = Synthesiser.load(VoiceStore().get(voice), options=SpeakOptions(
+                    seed=0, emotion=feeling, intensity=intensity))
+                audio = []
+                for t in texts:
+                    audio.append(synth.speak(t))
+                    bar.update(1)
+                probs = _judged(judge, audio)
+                row = {"wer": float(np.mean([wer(t, asr(y)) for t, y in zip(texts, audio, strict=True)])),
+                       "dnsmos": float(np.mean([dnsmos(y)["ovrl"] for y in audio])),
+                       "judged": {k: float(np.mean([max(p, key=p.get) == k for p in probs]))
+                                  for k in JudgeConfig().classes}}
+                if feeling:
+                    row["probability"] = float(np.mean([p[feeling] for p in probs]))
+                out[f"{voice} {feeling or 'neutral'}{f' {intensity:g}' if feeling else ''}"] = row
+    return out
+
+
 def run_bench_emotion(data: Path, options: EmotionBenchOptions = EmotionBenchOptions(),
                       progress: bool = True) -> dict:
     from tqdm import tqdm
@@ -169,11 +202,14 @@ def run_bench_emotion(data: Path, options: EmotionBenchOptions = EmotionBenchOpt
     neutral = sum(u.emotion == "neutral" for u in utts)
     total = len(options.voices) * (len(utts) + neutral * len(FEELINGS) * len(options.intensities))
     total += len(options.voices) * (1 + len(FEELINGS)) * 4 * options.english
+    total += len(options.voices) * (1 + 3 * len(FEELINGS)) * options.sentences
     models = NeuralModels.load()
     with tqdm(total=total, desc="bench emotion", unit="conversions", disable=not progress) as bar:
         result = {"options": options.__dict__, "emodb": emodb_part(data, models, options, bar)}
         if options.english:
             result["english"] = english_part(data, models, options, bar)
+        if options.sentences:
+            result["speak"] = speak_part(options, bar)
     return result
 
 
@@ -224,4 +260,12 @@ def markdown(r: dict) -> str:
                   "| voice emotion | CER vs source | similarity to voice | DNSMOS |", "|---|---:|---:|---:|"]
         lines += [f"| {k} | {m['cer']:.3f} | {m['similarity']:.3f} | {m['dnsmos']:.3f} |"
                   for k, m in r["english"].items()]
+    if "speak" in r:
+        lines += ["", "`speak --emotion` on Harvard sentences, shipped models and judge:", "",
+                  "| voice emotion intensity | judged as it | its probability | judged neutral | WER "
+                  "| DNSMOS |", "|---|---:|---:|---:|---:|---:|"]
+        for k, m in r["speak"].items():
+            feeling = k.split()[1]
+            lines.append(f"| {k} | {m['judged'][feeling]:.3f} | {m.get('probability', float('nan')):.3f} | "
+                         f"{m['judged']['neutral']:.3f} | {m['wer']:.3f} | {m['dnsmos']:.3f} |")
     return "\n".join(lines) + "\n"
