@@ -35,6 +35,11 @@ def convert(
     model: ModelOption = "neural",
     emotion: EmotionOption = None,
     intensity: IntensityOption = None,
+    keep_emotion: Annotated[bool, typer.Option(
+        "--keep-emotion", help="Experimental: keep how far above (or below) its speaker's usual "
+        "pitch the source speaks, as predicted from the speaker's voice, so an excited take stays "
+        "higher in the new voice. Off by default: the prediction is off by 3-4 semitones for many "
+        "speakers.")] = False,
 ):
     """Convert recordings into a voice; with --emotion, also into another feeling (same words:
     pitch, tempo, loudness and timbre re-shaped; the result is longer or shorter by its tempo).
@@ -56,7 +61,7 @@ def convert(
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
     mapping = MappingOptions(pitch_shift=pitch_shift)
     converter = offline_converter(model, target, synthesis(model, vocoder), f0, denoise, mapping,
-                                  *(feeling or (None, None)))
+                                  *(feeling or (None, None)), keep_emotion=keep_emotion)
     note_adapter(model, converter, target)
     failed = []
     for src, dst in plan:

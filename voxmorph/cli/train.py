@@ -309,3 +309,46 @@ def train_emotion_style(
     write_report(out / "report", {**card, "styles": {e: s.__dict__ for e, s in styles.items()}}, md)
     typer.echo(md.rstrip())
     typer.echo(f"model in {out / 'model'}")
+
+
+@app.command("pitch-baseline")
+def train_pitch_baseline(
+    data: DataOption,
+    out: Annotated[Path, typer.Option(help="Folder for model/ and a held-out report.")] = Path(
+        "runs/pitch-baseline"),
+    layout: LayoutOption = None,
+    hold_out: Annotated[list[str], typer.Option(help="Leave this speaker out (repeat for several).")
+                        ] = [],  # noqa: B006
+    per_speaker: Annotated[int, typer.Option(min=1, help="Recordings per speaker at most, so that "
+                                             "many speakers outweigh a few long ones.")] = 10,
+):
+    """Fit the map from a speaker's embedding to the pitch level of their neutral read speech (what
+    lets conversion keep a take's emotion), on neutral multi-speaker corpora, with its error on
+    speakers held out."""
+    from collections import Counter
+
+    from voxmorph.cli.common import progress
+    from voxmorph.data.corpora import read_corpus
+    from voxmorph.eval.report import write_report
+    from voxmorph.train.pitch_baseline import fit, held_out_error, utterance_rows
+    from voxmorph.voices.baseline import save_baseline
+
+    if not data:
+        raise UserError("give at least one corpus with --data")
+    utts, seen = [], Counter()
+    for u in (u for d in data for u in read_corpus(d, layout)):
+        if u.speaker not in hold_out and u.emotion in (None, "neutral") and seen[u.speaker] < per_speaker:
+            seen[u.speaker] += 1
+            utts.append(u)
+    with progress(len(utts), "analysing", unit="files") as bar:
+        x, y, speakers = utterance_rows(utts, progress=lambda: bar.update(1))
+    held = held_out_error(x, y, speakers)
+    card = {"held_out": held, "corpora": [str(d) for d in data], "left_out": list(hold_out)}
+    save_baseline(fit(x, y), out / "model", card)
+    md = (f"# Pitch baseline from the speaker embedding\n\n{held['utterances']} utterances of "
+          f"{held['speakers']} speakers, five folds of whole speakers: level error "
+          f"{held['level_error_st']:.2f} semitones (spread of the levels themselves "
+          f"{held['level_spread_st']:.2f}), mean error {held['level_bias_st']:+.2f}.\n")
+    write_report(out / "report", card, md)
+    typer.echo(md.rstrip())
+    typer.echo(f"model in {out / 'model'}")

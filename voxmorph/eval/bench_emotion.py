@@ -53,13 +53,39 @@ def _folds(speakers: Sequence[str]) -> list[tuple[set[str], set[str]]]:
     return [(a, b), (b, a)]
 
 
-def _converter(models, voice: str, options: EmotionBenchOptions, expression: Expression | None):
+def _converter(models, voice: str, options: EmotionBenchOptions, expression: Expression | None,
+               keep_emotion: bool = False):
     from voxmorph.pipeline.neural.offline import NeuralConverter
     from voxmorph.pipeline.options import ConversionOptions
     from voxmorph.voices.store import VoiceStore
 
-    options_ = ConversionOptions(f0_tracker=options.f0)
-    return NeuralConverter(VoiceStore().get(voice), models, options_, expression)
+    settings = ConversionOptions(f0_tracker=options.f0, keep_emotion=keep_emotion)
+    return NeuralConverter(VoiceStore().get(voice), models, settings, expression)
+
+
+def _level_st(x: np.ndarray) -> float:
+    """Median pitch of the voiced frames, semitones re 100 Hz (NaN without voicing)."""
+    from voxmorph.audio.f0 import get_tracker, mel_frame_f0
+
+    f0 = mel_frame_f0(get_tracker("dio"), x)
+    return float(np.median(12.0 * np.log2(f0[f0 > 0] / 100.0))) if (f0 > 0).sum() > 10 else float("nan")
+
+
+def _elevation(levels: Sequence[float], held: Sequence) -> dict[str, float]:
+    """Per emotion, the mean pitch level of its takes above the same speaker's neutral takes of
+    the same sentence (semitones)."""
+    from voxmorph.train.emotion_style import sentence_key
+
+    neutral = defaultdict(list)
+    for lv, u in zip(levels, held, strict=True):
+        if u.emotion == "neutral":
+            neutral[(u.speaker, sentence_key(u))].append(lv)
+    per = defaultdict(list)
+    for lv, u in zip(levels, held, strict=True):
+        ref = neutral.get((u.speaker, sentence_key(u)))
+        if ref and u.emotion != "neutral":
+            per[u.emotion].append(lv - float(np.nanmean(ref)))
+    return {k: float(np.nanmean(v)) for k, v in sorted(per.items())}
 
 
 def _convert_all(converter, audio: Sequence[np.ndarray], bar) -> list[np.ndarray]:
@@ -112,11 +138,17 @@ def emodb_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
         audio = [load_audio(u.path) for u in held]
         labels = [u.emotion for u in held]
         fold = {"fitted_on": sorted(train), "judged_on": sorted(test),
-                "originals": _accuracy(_judged(judge, audio), labels), "voices": {}}
+                "originals": _accuracy(_judged(judge, audio), labels),
+                "elevation": _elevation([_level_st(a) for a in audio], held), "voices": {}}
         neutral = [a for a, y in zip(audio, labels, strict=True) if y == "neutral"]
         for voice in options.voices:
             plain = _convert_all(_converter(models, voice, options, None), audio, bar)
-            row = {"plain": _accuracy(_judged(judge, plain), labels), "re-emoted": {}}
+            kept = _convert_all(_converter(models, voice, options, None, keep_emotion=True), audio, bar)
+            row = {"plain": _accuracy(_judged(judge, plain), labels),
+                   "plain_keep_emotion": _accuracy(_judged(judge, kept), labels),
+                   "elevation": _elevation([_level_st(a) for a in plain], held),
+                   "elevation_keep_emotion": _elevation([_level_st(a) for a in kept], held),
+                   "re-emoted": {}}
             for feeling in FEELINGS:
                 for intensity in options.intensities:
                     conv = _converter(models, voice, options, Expression(feeling, intensity, styles))
@@ -200,7 +232,7 @@ def run_bench_emotion(data: Path, options: EmotionBenchOptions = EmotionBenchOpt
     utts = _first([u for u in read_corpus(data / "emodb") if u.emotion in JudgeConfig().classes],
                   options.per_speaker)
     neutral = sum(u.emotion == "neutral" for u in utts)
-    total = len(options.voices) * (len(utts) + neutral * len(FEELINGS) * len(options.intensities))
+    total = len(options.voices) * (2 * len(utts) + neutral * len(FEELINGS) * len(options.intensities))
     total += len(options.voices) * (1 + len(FEELINGS)) * 4 * options.english
     total += len(options.voices) * (1 + 3 * len(FEELINGS)) * options.sentences
     models = NeuralModels.load()
@@ -225,9 +257,16 @@ def summarise(r: dict) -> dict:
 
     originals = {k: mean(lambda f, k=k: f["originals"][k]) for k in keys}
     out = {"originals": originals, "plain": {}, "re-emoted": {}}
+    feelings = list(folds[0]["elevation"])
+    out["elevation"] = {k: mean(lambda f, k=k: f["elevation"][k]) for k in feelings}
+    out["plain_keep_emotion"] = {}
     for v in voices:
-        plain = {k: mean(lambda f, k=k, v=v: f["voices"][v]["plain"][k]) for k in keys}
-        out["plain"][v] = {k: {"accuracy": a, "kept": a / max(originals[k], 1e-9)} for k, a in plain.items()}
+        for name in ("plain", "plain_keep_emotion"):
+            acc = {k: mean(lambda f, k=k, v=v, name=name: f["voices"][v][name][k]) for k in keys}
+            elev = "elevation" if name == "plain" else "elevation_keep_emotion"
+            out[name][v] = {k: {"accuracy": a, "kept": a / max(originals[k], 1e-9)} for k, a in acc.items()}
+            for k in feelings:
+                out[name][v][k]["elevation"] = mean(lambda f, k=k, v=v, e=elev: f["voices"][v][e][k])
         out["re-emoted"][v] = {
             name: {m: mean(lambda f, v=v, name=name, m=m: f["voices"][v]["re-emoted"][name][m])
                    for m in ("judged", "probability", "judged_neutral")}
@@ -246,9 +285,17 @@ def markdown(r: dict) -> str:
              "on the other (means of the two folds). Judge accuracy, 5 classes (chance 0.2):", "",
              f"| | {' | '.join(keys)} |", f"|---|{'---:|' * len(keys)}",
              f"| originals | {cells(s['originals'][k] for k in keys)} |"]
-    for v, row in s["plain"].items():
-        lines.append(f"| convert → {v} | {cells(row[k]['accuracy'] for k in keys)} |")
-        lines.append(f"| kept (ratio), {v} | {cells(row[k]['kept'] for k in keys)} |")
+    for name, label in (("plain", "convert"), ("plain_keep_emotion", "convert --keep-emotion")):
+        for v, row in s[name].items():
+            lines.append(f"| {label} → {v} | {cells(row[k]['accuracy'] for k in keys)} |")
+            lines.append(f"| kept (ratio) | {cells(row[k]['kept'] for k in keys)} |")
+    feelings = list(s["elevation"])
+    lines += ["", "Pitch level above the same actor's neutral take of the same sentence (semitones, "
+              "DIO median):", "", f"| | {' | '.join(feelings)} |", f"|---|{'---:|' * len(feelings)}",
+              f"| originals | {cells(s['elevation'][k] for k in feelings)} |"]
+    for name, label in (("plain", "convert"), ("plain_keep_emotion", "convert --keep-emotion")):
+        for v, row in s[name].items():
+            lines.append(f"| {label} → {v} | {cells(row[k]['elevation'] for k in feelings)} |")
     lines += ["", "Neutral takes converted with an emotion (`convert --emotion E --intensity I`):", "",
               "| voice | emotion intensity | judged as it | its probability | judged neutral |",
               "|---|---|---:|---:|---:|"]

@@ -43,11 +43,14 @@ def for_streaming() -> None:
 
 def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str = "harvest",
                       denoise: bool = False, mapping: MappingOptions | None = None,
-                      emotion: str | None = None, intensity: float | None = None):
+                      emotion: str | None = None, intensity: float | None = None,
+                      keep_emotion: bool = False):
     """A converter for files (``convert(x)``, ``convert_stream(blocks)``, ``reset()``); with
-    ``emotion``, the neural one re-emotes the speech at ``intensity`` (default 1)."""
+    ``emotion``, the neural one re-emotes the speech at ``intensity`` (default 1); with
+    ``keep_emotion``, it keeps the source's pitch level and range against its speaker's neutral."""
     check_choice(model, vocoder)
-    options = ConversionOptions(mapping or MappingOptions(), f0_tracker=f0, denoise=denoise)
+    options = ConversionOptions(mapping or MappingOptions(), f0_tracker=f0, denoise=denoise,
+                                keep_emotion=keep_emotion)
     if emotion is not None and model != "neural":
         raise UserError("--emotion needs the neural converter (--model neural)")
     if model == "neural":

@@ -14,7 +14,10 @@ class ConversionOptions:
 
     ``mapping``: the voice mapping (F0 range, pitch shift); ``f0_tracker``: a name in
     :data:`voxmorph.audio.f0.F0_TRACKERS`; ``denoise``: reduce stationary noise first;
-    ``chunk_s``, ``context_s``, ``fade_s``: chunking of long inputs (seconds).
+    ``chunk_s``, ``context_s``, ``fade_s``: chunking of long inputs (seconds); ``keep_emotion``:
+    keep how far the source's pitch level stands from its speaker's predicted neutral one (the
+    neural converter; :mod:`voxmorph.voices.baseline`; off by default: the prediction's error is
+    as large as most emotions' effect).
     """
 
     mapping: MappingOptions = MappingOptions()
@@ -23,3 +26,4 @@ class ConversionOptions:
     chunk_s: float = 10.0
     context_s: float = 0.5
     fade_s: float = 0.05
+    keep_emotion: bool = False

@@ -47,12 +47,13 @@ class VoiceMapping:
         limit = np.log(self.options.max_warp)
         return float(np.exp(np.clip(diff.mean(), -limit, limit)))
 
-    def map_f0(self, f0: np.ndarray, source: VoiceStatistics) -> np.ndarray:
-        """F0 ``(T,)`` Hz (0 unvoiced) -> the target's range, same shape."""
+    def map_f0(self, f0: np.ndarray, source: VoiceStatistics, level: float = 0.0) -> np.ndarray:
+        """F0 ``(T,)`` Hz (0 unvoiced) -> the target's range, same shape; ``level`` (log F0) moves
+        it off the target's usual level (the source's kept expression)."""
         voiced = f0 > 0
         t = self.target
         scale = t.log_f0_std / max(source.log_f0_std, 1e-3)
-        shift = self.options.pitch_shift * np.log(2.0) / 12.0
+        shift = level + self.options.pitch_shift * np.log(2.0) / 12.0
         out = np.zeros_like(f0)
         out[voiced] = np.exp(t.log_f0_mean + shift + (np.log(f0[voiced]) - source.log_f0_mean) * scale)
         return out

@@ -15,14 +15,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.dsp import denoise, peak_limit
 from voxmorph.audio.f0 import get_tracker, mel_frame_f0
 from voxmorph.audio.features import energy_db, log_mel
+from voxmorph.audio.vad import VoiceActivityDetector
 from voxmorph.emotion.style import Expression
 from voxmorph.models.decoder import ENERGY_MEAN, frame_conditioning, rebuild_mel
+from voxmorph.models.speaker import SpeakerEncoder
 from voxmorph.pipeline.chunking import ChunkedConverter
 from voxmorph.pipeline.neural.models import NeuralModels
 from voxmorph.pipeline.options import ConversionOptions
+from voxmorph.voices.baseline import kept_level, load_baseline
 from voxmorph.voices.mapping import VoiceMapping
 from voxmorph.voices.statistics import StatsAccumulator
 from voxmorph.voices.voice import Voice
@@ -37,6 +41,8 @@ class NeuralConverter(ChunkedConverter):
         self.expression = None if expression is None or expression.neutral else expression
         self.stretch = self.expression.tempo if self.expression else 1.0
         self._centre = target.stats.log_f0_mean
+        self._baseline = load_baseline() if options.keep_emotion else None
+        self._vad = VoiceActivityDetector()
         self.mapping = VoiceMapping(target.stats, options.mapping)
         self.voice = models.conditioning(target)
         self.options = options
@@ -46,6 +52,23 @@ class NeuralConverter(ChunkedConverter):
     def reset(self) -> None:
         """Forget the source statistics (call before a new speaker)."""
         self._source = StatsAccumulator()
+        self._neutral = None  # the source speaker's predicted neutral pitch, from the first speech
+        self.kept_level_st = 0.0
+        """The source's pitch level kept at the last chunk, semitones (for reports)."""
+
+    def _kept(self, x: np.ndarray, source) -> float:
+        """The source's pitch level to keep (log F0 over its speaker's predicted neutral, beyond the
+        prediction's error); 0 without a baseline or before a second of speech."""
+        if self._baseline is None:
+            return 0.0
+        if self._neutral is None:
+            speech = self._vad.speech_only(x)
+            if speech.size < SAMPLE_RATE:
+                return 0.0
+            self._neutral = self._baseline.predict(SpeakerEncoder.shared().embed(speech))
+        level = kept_level(source.log_f0_mean, self._neutral)
+        self.kept_level_st = level * 12.0 / np.log(2.0)
+        return level
 
     @torch.inference_mode()
     def convert_chunk(self, x: np.ndarray) -> np.ndarray:
@@ -55,7 +78,7 @@ class NeuralConverter(ChunkedConverter):
         self._source.add_f0(f0)
         source = self._source.result()
         if source is not None:
-            f0 = self.mapping.map_f0(f0, source)
+            f0 = self.mapping.map_f0(f0, source, self._kept(x, source))
         f0_t = torch.from_numpy(np.asarray(f0, np.float32))[None]
         if self.expression is None:
             mel_hat = rebuild_mel(self.models.content, self.models.decoder, x, f0_t, self.voice)
