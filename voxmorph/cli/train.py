@@ -242,6 +242,32 @@ def train_tts(
     _train("tts", run, transcripts=transcripts, **given)
 
 
+def _corpus(data: list[Path], layout: str | None, keep) -> list:
+    """The utterances of the corpora in ``data`` that ``keep(utterance)`` accepts."""
+    from voxmorph.data.corpora import read_corpus
+
+    if not data:
+        raise UserError("give at least one corpus with --data")
+    return [u for d in data for u in read_corpus(d, layout) if keep(u)]
+
+
+def _analysed(utts: list, work):
+    """``work(utts, progress=...)`` under a progress bar of one tick per recording."""
+    from voxmorph.cli.common import progress
+
+    with progress(len(utts), "analysing", unit="files") as bar:
+        return work(utts, progress=lambda: bar.update(1))
+
+
+def _finish(out: Path, md: str, data: dict) -> None:
+    """Write the run's report beside model/ and print it."""
+    from voxmorph.eval.report import write_report
+
+    write_report(out / "report", data, md)
+    typer.echo(md.rstrip())
+    typer.echo(f"model in {out / 'model'}")
+
+
 @app.command("emotion-judge")
 def train_emotion_judge(
     data: DataOption,
@@ -254,27 +280,18 @@ def train_emotion_judge(
 
     Takes seconds after the features (about 1 s per 10 recordings).
     """
-    from voxmorph.cli.common import progress
-    from voxmorph.data.corpora import read_corpus
     from voxmorph.emotion.judge import JudgeConfig, save_judge
-    from voxmorph.eval.report import write_report
     from voxmorph.train.emotion_judge import corpus_features, fit, held_out_accuracy, held_out_markdown
 
-    if not data:
-        raise UserError("give at least one corpus with --data")
     classes = JudgeConfig().classes
-    utts = [u for d in data for u in read_corpus(d, layout) if u.emotion in classes]
+    utts = _corpus(data, layout, lambda u: u.emotion in classes)
     if not utts:
         raise UserError(f"no recordings labelled {', '.join(classes)} in {', '.join(map(str, data))}")
-    with progress(len(utts), "features", unit="files") as bar:
-        x, y, speakers = corpus_features(utts, classes, progress=lambda: bar.update(1))
+    x, y, speakers = _analysed(utts, lambda us, progress: corpus_features(us, classes, progress))
     held = held_out_accuracy(x, y, speakers, classes)
     card = {"held_out": held, "corpora": [str(d) for d in data], "classes": list(classes)}
     save_judge(fit(x, y, classes), out / "model", card)
-    md = held_out_markdown(held, classes)
-    write_report(out / "report", card, md)
-    typer.echo(md.rstrip())
-    typer.echo(f"model in {out / 'model'}")
+    _finish(out, held_out_markdown(held, classes), card)
 
 
 @app.command("emotion-style")
@@ -289,26 +306,16 @@ def train_emotion_style(
     """Learn how each emotion changes a voice (pitch level and range, tempo, loudness and its
     dynamics, spectral envelope) from parallel acted speech: each emotional take against the same
     speaker's neutral reading of the same sentence (EmoDB; ESD-like corpora with transcripts)."""
-    from voxmorph.cli.common import progress
-    from voxmorph.data.corpora import read_corpus
     from voxmorph.emotion.names import EMOTIONS
     from voxmorph.emotion.style import save_styles
-    from voxmorph.eval.report import write_report
     from voxmorph.train.emotion_style import fit_styles, styles_markdown
 
-    if not data:
-        raise UserError("give at least one corpus with --data")
-    utts = [u for d in data for u in read_corpus(d, layout)
-            if u.emotion in EMOTIONS and u.speaker not in hold_out]
-    with progress(len(utts), "analysing", unit="files") as bar:
-        styles = fit_styles(utts, list(EMOTIONS), progress=lambda: bar.update(1))
+    utts = _corpus(data, layout, lambda u: u.emotion in EMOTIONS and u.speaker not in hold_out)
+    styles = _analysed(utts, lambda us, progress: fit_styles(us, list(EMOTIONS), progress))
     card = {"corpora": [str(d) for d in data], "held_out": list(hold_out),
             "speakers": sorted({u.speaker for u in utts})}
     save_styles(styles, out / "model", card)
-    md = styles_markdown(styles)
-    write_report(out / "report", {**card, "styles": {e: s.__dict__ for e, s in styles.items()}}, md)
-    typer.echo(md.rstrip())
-    typer.echo(f"model in {out / 'model'}")
+    _finish(out, styles_markdown(styles), {**card, "styles": {e: s.__dict__ for e, s in styles.items()}})
 
 
 @app.command("pitch-baseline")
@@ -327,28 +334,23 @@ def train_pitch_baseline(
     speakers held out."""
     from collections import Counter
 
-    from voxmorph.cli.common import progress
-    from voxmorph.data.corpora import read_corpus
-    from voxmorph.eval.report import write_report
     from voxmorph.train.pitch_baseline import fit, held_out_error, utterance_rows
     from voxmorph.voices.baseline import save_baseline
 
-    if not data:
-        raise UserError("give at least one corpus with --data")
-    utts, seen = [], Counter()
-    for u in (u for d in data for u in read_corpus(d, layout)):
-        if u.speaker not in hold_out and u.emotion in (None, "neutral") and seen[u.speaker] < per_speaker:
-            seen[u.speaker] += 1
-            utts.append(u)
-    with progress(len(utts), "analysing", unit="files") as bar:
-        x, y, speakers = utterance_rows(utts, progress=lambda: bar.update(1))
+    seen = Counter()
+
+    def keep(u) -> bool:
+        if u.speaker in hold_out or u.emotion not in (None, "neutral") or seen[u.speaker] >= per_speaker:
+            return False
+        seen[u.speaker] += 1
+        return True
+
+    utts = _corpus(data, layout, keep)
+    x, y, speakers = _analysed(utts, utterance_rows)
     held = held_out_error(x, y, speakers)
     card = {"held_out": held, "corpora": [str(d) for d in data], "left_out": list(hold_out)}
     save_baseline(fit(x, y), out / "model", card)
-    md = (f"# Pitch baseline from the speaker embedding\n\n{held['utterances']} utterances of "
-          f"{held['speakers']} speakers, five folds of whole speakers: level error "
-          f"{held['level_error_st']:.2f} semitones (spread of the levels themselves "
-          f"{held['level_spread_st']:.2f}), mean error {held['level_bias_st']:+.2f}.\n")
-    write_report(out / "report", card, md)
-    typer.echo(md.rstrip())
-    typer.echo(f"model in {out / 'model'}")
+    _finish(out, (f"# Pitch baseline from the speaker embedding\n\n{held['utterances']} utterances of "
+                  f"{held['speakers']} speakers, five folds of whole speakers: level error "
+                  f"{held['level_error_st']:.2f} semitones (spread of the levels themselves "
+                  f"{held['level_spread_st']:.2f}), mean error {held['level_bias_st']:+.2f}.\n"), card)

@@ -12,7 +12,6 @@ docs/models/emotion-style.md.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from voxmorph.audio.io import atomic_path
 from voxmorph.emotion.names import check_emotion
 from voxmorph.errors import UserError
+from voxmorph.models.checkpoint_io import JsonFolder
 from voxmorph.paths import shipped_model
 
 KIND, FORMAT_VERSION = "emotion-style", 1
@@ -46,24 +45,16 @@ class EmotionStyle:
     """Sentence pairs (emotional, neutral) it was learned from."""
 
 
+_FOLDER = JsonFolder(KIND, FORMAT_VERSION, "emotion-style")
+
+
 def save_styles(styles: dict[str, EmotionStyle], folder: str | Path, card: dict | None = None) -> None:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {"format": FORMAT_VERSION, "kind": KIND, "styles": {k: asdict(v) for k, v in styles.items()},
-            "card": card or {}}
-    with atomic_path(folder / "config.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    _FOLDER.save({k: asdict(v) for k, v in styles.items()}, folder, card)
 
 
 def load_styles(folder: str | Path | None = None) -> dict[str, EmotionStyle]:
-    folder = Path(folder or shipped_model(KIND))
-    try:
-        meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise UserError(f"{folder}: not an emotion-style folder ({err.__class__.__name__})") from None
-    if meta.get("kind") != KIND or meta.get("format") != FORMAT_VERSION:
-        raise UserError(f"{folder}: not a version-{FORMAT_VERSION} {KIND} (found {meta.get('kind')})")
-    return {k: EmotionStyle(**{**v, "mel": tuple(v["mel"])}) for k, v in meta["styles"].items()}
+    values = _FOLDER.load(folder or shipped_model(KIND))
+    return {k: EmotionStyle(**{**v, "mel": tuple(v["mel"])}) for k, v in values.items()}
 
 
 class Expression:

@@ -1,4 +1,5 @@
-"""Self-describing model folders: ``model.safetensors`` + ``config.json`` (kind, format, config, card).
+"""Self-describing model folders: ``model.safetensors`` + ``config.json`` (kind, format, config, card),
+or for a model that is a few numbers, ``config.json`` alone (:class:`JsonFolder`).
 
 Every shipped or exported model is such a folder; the loader rebuilds the model from the config it
 finds, and refuses a folder of another kind or format version with a one-line message.
@@ -41,16 +42,38 @@ class ModelFolder:
     def load(self, folder: str | Path, build: Callable[[dict], M]) -> tuple[M, dict]:
         """``build(config dict) -> model``; returns ``(model in eval mode, meta)``."""
         folder = Path(folder)
-        try:
-            meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            reason = f"{err.__class__.__name__}: config.json"
-            raise UserError(f"{folder}: not a {self.label} folder ({reason})") from None
-        if meta.get("kind") != self.kind or meta.get("format") != self.version:
-            raise UserError(f"{folder}: not a version-{self.version} {self.kind} (found {meta.get('kind')})")
+        meta = _read_meta(folder, self.kind, self.version, self.label)
         model = build(meta["config"])
         model.load_state_dict(load_file(str(folder / "model.safetensors")))
         return model.eval(), meta
+
+
+def _read_meta(folder: Path, kind: str, version: int, label: str) -> dict:
+    try:
+        meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"{folder}: not a {label} folder ({err.__class__.__name__}: config.json)") from None
+    if meta.get("kind") != kind or meta.get("format") != version:
+        raise UserError(f"{folder}: not a version-{version} {kind} (found {meta.get('kind')})")
+    return meta
+
+
+class JsonFolder:
+    """A model that is a few numbers: ``config.json`` with kind, format, its ``values`` and a card."""
+
+    def __init__(self, kind: str, version: int, label: str):
+        self.kind, self.version, self.label = kind, version, label
+
+    def save(self, values: dict, folder: str | Path, card: dict | None = None) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {"format": self.version, "kind": self.kind, "values": values, "card": card or {}}
+        with atomic_path(folder / "config.json") as tmp:
+            tmp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
+
+    def load(self, folder: str | Path) -> dict:
+        """The ``values`` saved in ``folder``; a one-line error for a folder of another kind."""
+        return _read_meta(Path(folder), self.kind, self.version, self.label)["values"]
 
 
 def weights_id(folder: str | Path) -> str:

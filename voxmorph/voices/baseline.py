@@ -15,15 +15,13 @@ docs/models/pitch-baseline.md.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from voxmorph.audio.io import atomic_path
-from voxmorph.errors import UserError
+from voxmorph.models.checkpoint_io import JsonFolder
 from voxmorph.paths import shipped_model
 
 KIND, FORMAT_VERSION = "pitch-baseline", 1
@@ -44,24 +42,16 @@ class PitchBaseline:
         return float(self.weights @ np.asarray(embedding, np.float64) + self.bias)
 
 
+_FOLDER = JsonFolder(KIND, FORMAT_VERSION, "pitch-baseline")
+
+
 def save_baseline(model: PitchBaseline, folder: str | Path, card: dict | None = None) -> None:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = {"format": FORMAT_VERSION, "kind": KIND, "weights": np.round(model.weights, 6).tolist(),
-            "bias": float(model.bias), "card": card or {}}
-    with atomic_path(folder / "config.json") as tmp:
-        tmp.write_text(json.dumps(meta) + "\n", encoding="utf-8")
+    _FOLDER.save({"weights": np.round(model.weights, 6).tolist(), "bias": float(model.bias)}, folder, card)
 
 
 def load_baseline(folder: str | Path | None = None) -> PitchBaseline:
-    folder = Path(folder or shipped_model(KIND))
-    try:
-        meta = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise UserError(f"{folder}: not a pitch-baseline folder ({err.__class__.__name__})") from None
-    if meta.get("kind") != KIND or meta.get("format") != FORMAT_VERSION:
-        raise UserError(f"{folder}: not a version-{FORMAT_VERSION} {KIND} (found {meta.get('kind')})")
-    return PitchBaseline(np.asarray(meta["weights"], np.float64), float(meta["bias"]))
+    values = _FOLDER.load(folder or shipped_model(KIND))
+    return PitchBaseline(np.asarray(values["weights"], np.float64), float(values["bias"]))
 
 
 def kept_level(take: float, baseline: float) -> float:
