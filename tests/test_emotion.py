@@ -87,6 +87,9 @@ def test_fit_and_held_out_accuracy(tmp_path):
 def test_emotion_commands(tmp_path):
     listed = run("emotions").stdout
     assert all(name in listed for name in EMOTIONS)
+    for cmd in (["eval", "emotion"], ["bench", "emotion"], ["train", "emotion-judge"],
+                ["train", "emotion-style"], ["train", "pitch-baseline"]):
+        assert "Usage" in run(*cmd, "--help").stdout
     report = tmp_path / "judged"
     out = run("eval", "emotion", DATA, "--emotion", "neutral", "--out", report).stdout
     assert out.count("p22") == 3 and "judged neutral:" in out
