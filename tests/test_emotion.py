@@ -141,7 +141,9 @@ def test_expression_at_intensity_0_changes_nothing_and_at_1_what_it_learned():
     mel = torch.zeros(1, 80, 6)
     off = Expression("angry", 0.0, styles)
     assert off.neutral and off.frames_out(100) == 100
-    assert torch.equal(off.f0(f0), f0) and torch.allclose(off.energy(energy), energy)
+    assert torch.equal(off.f0(f0, centre=5.3), f0) and torch.equal(off.energy(energy, centre=-30.0), energy)
+    assert Expression.of("angry", 0.0, styles) is None and Expression.of(None) is None
+    assert Expression.of("neutral", 1.0, styles) is None and Expression.of("sad", 1.0, styles) is not None
     assert torch.equal(off.stretch(f0), f0)
     sad = Expression("sad", 1.0, styles)
     n = sad.frames_out(6)

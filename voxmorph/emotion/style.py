@@ -74,6 +74,16 @@ class Expression:
         mel = np.asarray(self.style.mel, np.float32)
         self._mel = torch.from_numpy(i * mel)[:, None] if mel.size else None
 
+    @classmethod
+    def of(cls, emotion: str | None, intensity: float | None = None,
+           styles: dict[str, EmotionStyle] | None = None) -> Expression | None:
+        """The expression to apply, or None where nothing changes (no emotion, neutral, or
+        intensity 0): callers then take their plain path, exactly as without an emotion."""
+        if emotion is None:
+            return None
+        e = cls(emotion, intensity, styles)
+        return None if e.neutral else e
+
     @property
     def neutral(self) -> bool:
         return self.intensity == 0.0 or self.emotion == "neutral"
@@ -81,25 +91,21 @@ class Expression:
     def frames_out(self, frames: int) -> int:
         return max(1, round(frames * self.tempo))
 
-    def f0(self, f0: torch.Tensor, centre: float | None = None) -> torch.Tensor:
-        """``f0 (..., T)`` Hz (0 unvoiced): range scaled about ``centre`` (log Hz; default the
-        voiced mean) and level shifted."""
+    def f0(self, f0: torch.Tensor, centre: float) -> torch.Tensor:
+        """``f0 (..., T)`` Hz (0 unvoiced): range scaled about ``centre`` (log Hz, the voice's mean)
+        and level shifted."""
         voiced = f0 > 0
         if self.neutral or not bool(voiced.any()):
             return f0
         lf = torch.log(f0.clamp(min=1.0))
-        c = float(lf[voiced].mean()) if centre is None else centre
-        shifted = c + (lf - c) * self._range + self.intensity * self.style.level_st * math.log(2) / 12
+        level = self.intensity * self.style.level_st * math.log(2) / 12
+        shifted = centre + (lf - centre) * self._range + level
         return torch.where(voiced, torch.exp(shifted), torch.zeros_like(f0))
 
-    def energy(self, energy: torch.Tensor, centre: float | None = None) -> torch.Tensor:
-        """``energy (..., T)`` dB: variation about ``centre`` (default: the mean over frames within
-        35 dB of the loudest) scaled, level moved."""
+    def energy(self, energy: torch.Tensor, centre: float) -> torch.Tensor:
+        """``energy (..., T)`` dB: variation about ``centre`` scaled, level moved."""
         if self.neutral:
             return energy
-        if centre is None:
-            loud = energy > energy.max() - 35.0
-            centre = float(energy[loud].mean())
         return centre + (energy - centre) * self._dynamics + self.intensity * self.style.loudness_db
 
     def mel(self, mel: torch.Tensor) -> torch.Tensor:

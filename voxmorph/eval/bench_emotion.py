@@ -181,7 +181,7 @@ def english_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
     for voice in options.voices:
         ref = judge.reference_embedding(voice)
         for feeling in (None, *FEELINGS):
-            conv = _converter(models, voice, options, Expression(feeling, 1.0) if feeling else None)
+            conv = _converter(models, voice, options, Expression.of(feeling, 1.0))
             rows = [(cer(text, asr(y)), speaker_similarity(encoder.embed(y), ref), dnsmos(y)["ovrl"])
                     for y, text in zip(_convert_all(conv, sources, bar), said, strict=True)]
             cers, sims, mos = zip(*rows, strict=True)
@@ -233,7 +233,8 @@ def run_bench_emotion(data: Path, options: EmotionBenchOptions = EmotionBenchOpt
                   options.per_speaker)
     neutral = sum(u.emotion == "neutral" for u in utts)
     total = len(options.voices) * (2 * len(utts) + neutral * len(FEELINGS) * len(options.intensities))
-    total += len(options.voices) * (1 + len(FEELINGS)) * 4 * options.english
+    vctk_speakers = sum(p.is_dir() for p in (data / "vctk").iterdir()) if options.english else 0
+    total += len(options.voices) * (1 + len(FEELINGS)) * vctk_speakers * options.english
     total += len(options.voices) * (1 + 3 * len(FEELINGS)) * options.sentences
     models = NeuralModels.load()
     with tqdm(total=total, desc="bench emotion", unit="conversions", disable=not progress) as bar:

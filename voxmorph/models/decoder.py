@@ -79,9 +79,15 @@ def rebuild_mel(content: nn.Module, decoder: MelDecoder, audio: np.ndarray, f0: 
     """What the neural converter decodes from ``audio (n,)``: its content (``content`` encoder on
     its log-mel), ``f0 (1, T)`` Hz and energy, rendered in ``voice`` -> log-mel ``(1, N_MELS, T)``.
     The converter and the fine-tuning of its vocoder both go through here."""
-    frames = f0.shape[-1]
+    feats, energy = source_frames(content, audio, f0.shape[-1])
+    return decoder.render(frame_conditioning(feats, f0, energy), voice)
+
+
+def source_frames(content: nn.Module, audio: np.ndarray, frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """What the decoder reads of ``audio (n,)`` besides F0: its content ``(1, D, frames)`` and
+    energy ``(1, frames)`` dB."""
     feats, _ = content(log_mel(audio)[None, :, :frames])
-    return decoder.render(frame_conditioning(feats, f0, energy_db(audio)[None, :frames]), voice)
+    return feats, energy_db(audio)[None, :frames]
 
 
 class VoiceConditioning(NamedTuple):

@@ -64,18 +64,15 @@ def process_chunked(
         y = fn(buf[lo - buf_start : hi - buf_start])
         keep_lo = max(0, seg - half) if seg > 0 else 0
         keep_hi = end + half if end < total else end
-        if stretch == 1.0:
-            out = y[keep_lo - lo : keep_hi - lo]
-        else:  # on the output's time axis
-            y = np.pad(y[: at(hi) - at(lo)], (0, max(0, at(hi) - at(lo) - y.size)))
-            out = y[at(keep_lo) - at(lo) : at(keep_hi) - at(lo)]
+        y = np.pad(y[: at(hi) - at(lo)], (0, max(0, at(hi) - at(lo) - y.size)))  # output time axis
+        out = y[at(keep_lo) - at(lo) : at(keep_hi) - at(lo)]
         if tail.size:
             n = tail.size
             r = ramp if n == ramp.size else _fade_in(n)
             out = out.copy()
             out[:n] = tail * (1 - r) + out[:n] * r
         if end < total:
-            n = fade if stretch == 1.0 else at(end + half) - at(end - half)
+            n = at(end + half) - at(end - half)  # fade, stretched
             tail, out = out[-n:], out[:-n]
         yield out
         seg = end

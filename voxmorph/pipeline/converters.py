@@ -47,7 +47,7 @@ def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str
                       keep_emotion: bool = False):
     """A converter for files (``convert(x)``, ``convert_stream(blocks)``, ``reset()``); with
     ``emotion``, the neural one re-emotes the speech at ``intensity`` (default 1); with
-    ``keep_emotion``, it keeps the source's pitch level and range against its speaker's neutral."""
+    ``keep_emotion``, it keeps the source's pitch level against its speaker's predicted neutral."""
     check_choice(model, vocoder)
     options = ConversionOptions(mapping or MappingOptions(), f0_tracker=f0, denoise=denoise,
                                 keep_emotion=keep_emotion)
@@ -58,8 +58,7 @@ def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str
         from voxmorph.pipeline.neural.models import NeuralModels
         from voxmorph.pipeline.neural.offline import NeuralConverter
 
-        expression = Expression(emotion, intensity) if emotion is not None else None
-        return NeuralConverter(target, NeuralModels.load(), options, expression)
+        return NeuralConverter(target, NeuralModels.load(), options, Expression.of(emotion, intensity))
     from voxmorph.pipeline.world.offline import WorldConverter
 
     if vocoder == "neural":

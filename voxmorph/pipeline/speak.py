@@ -79,8 +79,7 @@ class Synthesiser:
             raise UserError("the text-to-frames model was trained for another content encoder "
                             "than the decoder reads")
         self.models, self.tts, self.options = models, tts, options
-        expression = Expression(options.emotion, options.intensity) if options.emotion else None
-        self.expression = None if expression is None or expression.neutral else expression
+        self.expression = Expression.of(options.emotion, options.intensity)
         self.voice = models.conditioning(voice)
         self.log_f0 = (voice.stats.log_f0_mean, voice.stats.log_f0_std)
         self.seed = options.seed if options.seed is not None else secrets.randbits(31)

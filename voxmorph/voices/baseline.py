@@ -7,8 +7,8 @@ the same actor's neutral reading), so mapping them onto the target's neutral ran
 speaker embedding hardly moves with emotion, so a linear map from it to the pitch of neutral read
 speech gives a baseline the take can be compared with: what the take holds above (or below) it
 beyond the prediction's own error is emotion, and the converter keeps it (:func:`kept_level`).
-The pitch *range* is not predicted: from the embedding it comes out too unreliable (a log-ratio
-error of 0.23–0.37 on unseen corpora) to tell a lively take from a lively speaker. Fitted by
+The pitch *range* is not predicted: from the embedding it came out too unreliable to tell a
+lively take from a lively speaker. Fitted by
 ``voxmorph train pitch-baseline`` (:mod:`voxmorph.train.pitch_baseline`); model card
 docs/models/pitch-baseline.md.
 """
@@ -26,9 +26,9 @@ from voxmorph.paths import shipped_model
 
 KIND, FORMAT_VERSION = "pitch-baseline", 1
 LEVEL_DEADBAND_ST = 2.5
-"""A take's level within this many semitones of the predicted baseline is the speaker's own (the
-prediction's error has a spread of 1.5–2.2 semitones on unseen corpora); beyond it, the rest is
-kept."""
+"""A take's level within this many semitones of the predicted baseline is taken as the speaker's
+own; beyond it, the rest is kept (the prediction's held-out error spreads 4.2 semitones,
+docs/bench/pitch_baseline.md: a compromise between keeping emotion and moving neutral takes)."""
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ import torch
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.dsp import denoise, peak_limit
 from voxmorph.audio.f0 import get_tracker, mel_frame_f0
-from voxmorph.audio.features import energy_db, log_mel
 from voxmorph.audio.vad import VoiceActivityDetector
 from voxmorph.emotion.style import Expression
-from voxmorph.models.decoder import ENERGY_MEAN, frame_conditioning, rebuild_mel
+from voxmorph.models.decoder import ENERGY_MEAN, frame_conditioning, rebuild_mel, source_frames
 from voxmorph.models.speaker import SpeakerEncoder
 from voxmorph.pipeline.chunking import ChunkedConverter
 from voxmorph.pipeline.neural.models import NeuralModels
@@ -33,7 +32,8 @@ from voxmorph.voices.voice import Voice
 
 
 class NeuralConverter(ChunkedConverter):
-    """Converts any voice to ``target``; ``(n,)`` float32 16 kHz in, same length out."""
+    """Converts any voice to ``target``; ``(n,)`` float32 16 kHz in, same length out (times the
+    ``expression``'s tempo when one is given)."""
 
     def __init__(self, target: Voice, models: NeuralModels,
                  options: ConversionOptions = ConversionOptions(), expression: Expression | None = None):
@@ -42,7 +42,7 @@ class NeuralConverter(ChunkedConverter):
         self.stretch = self.expression.tempo if self.expression else 1.0
         self._centre = target.stats.log_f0_mean
         self._baseline = load_baseline() if options.keep_emotion else None
-        self._vad = VoiceActivityDetector()
+        self._vad = VoiceActivityDetector() if options.keep_emotion else None
         self.mapping = VoiceMapping(target.stats, options.mapping)
         self.voice = models.conditioning(target)
         self.options = options
@@ -53,8 +53,6 @@ class NeuralConverter(ChunkedConverter):
         """Forget the source statistics (call before a new speaker)."""
         self._source = StatsAccumulator()
         self._neutral = None  # the source speaker's predicted neutral pitch, from the first speech
-        self.kept_level_st = 0.0
-        """The source's pitch level kept at the last chunk, semitones (for reports)."""
 
     def _kept(self, x: np.ndarray, source) -> float:
         """The source's pitch level to keep (log F0 over its speaker's predicted neutral, beyond the
@@ -66,9 +64,7 @@ class NeuralConverter(ChunkedConverter):
             if speech.size < SAMPLE_RATE:
                 return 0.0
             self._neutral = self._baseline.predict(SpeakerEncoder.shared().embed(speech))
-        level = kept_level(source.log_f0_mean, self._neutral)
-        self.kept_level_st = level * 12.0 / np.log(2.0)
-        return level
+        return kept_level(source.log_f0_mean, self._neutral)
 
     @torch.inference_mode()
     def convert_chunk(self, x: np.ndarray) -> np.ndarray:
@@ -93,11 +89,10 @@ class NeuralConverter(ChunkedConverter):
         """:func:`rebuild_mel` with the emotion applied: frames stretched to its tempo, its pitch
         level and range, its dynamics, its spectral change -> ``(mel, f0)`` on the new time axis."""
         e = self.expression
-        frames = f0.shape[-1]
-        content, _ = self.models.content(log_mel(x)[None, :, :frames])
-        n = e.frames_out(frames)
+        content, energy = source_frames(self.models.content, x, f0.shape[-1])
+        n = e.frames_out(f0.shape[-1])
         f0 = e.f0(e.stretch(f0, n, voicing=True), centre=self._centre)
-        energy = e.energy(e.stretch(energy_db(x)[None, :frames], n), centre=ENERGY_MEAN)
+        energy = e.energy(e.stretch(energy, n), centre=ENERGY_MEAN)
         mel = self.models.decoder.render(frame_conditioning(e.stretch(content, n), f0, energy), self.voice)
         return e.mel(mel), f0
 
