@@ -74,3 +74,20 @@ def test_conversion_keeps_a_raised_pitch_that_the_per_take_mapping_erases(female
         levels[keep] = raised - level(conv.convert(x.astype(np.float32)))
     assert levels[False] < 2.0  # the per-take mapping lands both on the target's neutral level
     assert levels[True] > levels[False] + 3.0  # the raised take stays raised
+
+
+def test_keep_range_keeps_the_source_pitch_movement():
+    from voxmorph.voices.mapping import MappingOptions, VoiceMapping
+    from voxmorph.voices.statistics import VoiceStatistics
+
+    def stats(mean: float, std: float) -> VoiceStatistics:
+        return VoiceStatistics(mean, std, np.zeros(3), np.zeros(25), np.ones(25), 100)
+
+    target, source = stats(math.log(200.0), 0.1), stats(math.log(120.0), 0.3)
+    f0 = np.array([0.0, 120.0 * 2 ** (4 / 12), 120.0, 0.0])  # 4 semitones above the source's mean
+    scaled = VoiceMapping(target).map_f0(f0, source)
+    kept = VoiceMapping(target, MappingOptions(keep_range=True)).map_f0(f0, source)
+    assert np.array_equal(kept == 0, f0 == 0)
+    assert abs(12 * np.log2(kept[1] / 200.0) - 4.0) < 1e-6  # the movement kept
+    assert abs(12 * np.log2(scaled[1] / 200.0) - 4.0 / 3) < 1e-6  # scaled by 0.1 / 0.3
+    assert abs(kept[2] - 200.0) < 1e-6

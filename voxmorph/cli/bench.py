@@ -176,10 +176,13 @@ def bench_emotion(
     english: Annotated[int, typer.Option(min=0, help="VCTK recordings per speaker (0 skips).")] = 3,
     sentences: Annotated[int, typer.Option(min=0, max=40, help="Harvard sentences speak reads in "
                                            "each emotion (0 skips).")] = 10,
+    prosody_steps: Annotated[int, typer.Option(
+        min=0, help="Training steps of each fold's prosody model (0: the measured styles only).")] = 1500,
 ):
-    """Emotion through conversion, judged on speakers neither the judge nor the emotion styles
-    were fitted on: is an acted emotion kept by plain convert, and does convert --emotion give the
-    asked one (rising with intensity), keeping words and voice?"""
+    """Emotion through conversion, judged on speakers neither the judge nor the emotion styles and
+    prosody model were fitted on (each fold's prosody model is trained here, a few minutes): is
+    an acted emotion kept by plain convert, and does convert --emotion give the asked one (rising
+    with intensity), keeping words and voice?"""
     from voxmorph.eval.bench_emotion import EmotionBenchOptions, markdown, run_bench_emotion, summarise
     from voxmorph.eval.report import write_report
 
@@ -187,7 +190,7 @@ def bench_emotion(
     if english:
         corpus(data, "vctk")
     options = EmotionBenchOptions(voices=tuple(voice or ("vcc-tf1", "vcc-tm1")), per_speaker=per_speaker,
-                                  english=english, sentences=sentences)
+                                  english=english, sentences=sentences, prosody_steps=prosody_steps)
     r = run_bench_emotion(data, options)
     write_report(out, {**r, "summary": summarise(r)}, markdown)
     typer.echo(markdown(r).rstrip())

@@ -37,9 +37,9 @@ def convert(
     intensity: IntensityOption = None,
     keep_emotion: Annotated[bool, typer.Option(
         "--keep-emotion", help="Experimental: keep how far above (or below) its speaker's usual "
-        "pitch the source speaks, as predicted from the speaker's voice, so an excited take stays "
-        "higher in the new voice. Off by default: the prediction is off by 3-4 semitones for many "
-        "speakers.")] = False,
+        "pitch the source speaks, as predicted from the speaker's voice, and its pitch range, so an "
+        "excited take stays higher and livelier in the new voice. Off by default: the prediction "
+        "is off by 3-4 semitones for many speakers.")] = False,
 ):
     """Convert recordings into a voice; with --emotion, also into another feeling (same words:
     pitch, tempo, loudness and timbre re-shaped; the result is longer or shorter by its tempo).

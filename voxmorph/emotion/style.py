@@ -5,9 +5,11 @@ envelope (per mel band: tilt, brightness, effort). Language-independent: no phon
 
 :class:`Expression` applies one emotion at an intensity (0 = unchanged, 1 = as acted, 1.5 =
 exaggerated) to what the decoder reads (F0, energy, the frame sequence's length) and to the mel it
-renders; ``convert --emotion`` and ``speak --emotion`` both go through it. Fitted by
-``voxmorph train emotion-style`` (:mod:`voxmorph.train.emotion_style`); model card
-docs/models/emotion-style.md.
+renders; ``convert --emotion`` and ``speak --emotion`` both go through it. The pitch and loudness
+contours come from the learned prosody model (:mod:`voxmorph.emotion.prosody`) where one is given,
+else from the styles' constant changes; tempo and spectral change come from the styles. Styles
+fitted by ``voxmorph train emotion-style`` (:mod:`voxmorph.train.emotion_style`); model cards
+docs/models/emotion-style.md and emotion-prosody.md.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ import numpy as np
 import torch
 
 from voxmorph.emotion.names import check_emotion
+from voxmorph.emotion.prosody import EmotionProsody, latent, load_prosody
 from voxmorph.errors import UserError
 from voxmorph.models.checkpoint_io import JsonFolder
 from voxmorph.paths import shipped_model
 
 KIND, FORMAT_VERSION = "emotion-style", 1
+MAX_LEVEL_ST = 3.0
+"""The pitch level moves at most this far (semitones, mean over the voiced frames): the actors
+moved up to 9, and a voice raised that far is no longer the target's (docs/bench/emotion.md)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,10 @@ class Expression:
     """One emotion at one intensity, applied to frame sequences (100 frames/s)."""
 
     def __init__(self, emotion: str, intensity: float | None = None,
-                 styles: dict[str, EmotionStyle] | None = None):
+                 styles: dict[str, EmotionStyle] | None = None, prosody: EmotionProsody | None = None,
+                 learned: bool = True, seed: int = 0):
+        """``prosody``: the contour model (the shipped one when ``learned`` and none is given;
+        ``learned=False``: the styles' constant changes); ``seed`` picks its latent."""
         self.emotion, self.intensity = check_emotion(emotion, intensity)
         styles = styles if styles is not None else load_styles()
         if self.emotion not in styles:
@@ -73,15 +82,23 @@ class Expression:
         self._dynamics = math.exp(i * self.style.dynamics_log)
         mel = np.asarray(self.style.mel, np.float32)
         self._mel = torch.from_numpy(i * mel)[:, None] if mel.size else None
+        self.prosody = None
+        if learned and not self.neutral:
+            self.prosody = prosody if prosody is not None else load_prosody()[0]
+            if self.emotion not in self.prosody.config.emotions:
+                raise UserError(f"the prosody model has not learned '{self.emotion}'")
+            self._z = latent(seed, self.prosody.config.latent)
 
     @classmethod
     def of(cls, emotion: str | None, intensity: float | None = None,
-           styles: dict[str, EmotionStyle] | None = None) -> Expression | None:
+           styles: dict[str, EmotionStyle] | None = None, **kw) -> Expression | None:
         """The expression to apply, or None where nothing changes (no emotion, neutral, or
         intensity 0): callers then take their plain path, exactly as without an emotion."""
         if emotion is None:
             return None
-        e = cls(emotion, intensity, styles)
+        if check_emotion(emotion, intensity)[1] == 0.0:
+            return None
+        e = cls(emotion, intensity, styles, **kw)
         return None if e.neutral else e
 
     @property
@@ -91,6 +108,23 @@ class Expression:
     def frames_out(self, frames: int) -> int:
         return max(1, round(frames * self.tempo))
 
+    def contour(self, f0: torch.Tensor, energy: torch.Tensor, centre: float, energy_centre: float
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``f0 (B, T)`` Hz (0 unvoiced) and ``energy (B, T)`` dB on the reading's own time axis
+        -> the emotion's: the learned contour change (its level held within
+        :data:`MAX_LEVEL_ST`) or, without a model, :meth:`f0` and :meth:`energy`."""
+        if self.neutral:
+            return f0, energy
+        if self.prosody is None:
+            return self.f0(f0, centre), self.energy(energy, energy_centre)
+        pitch, loud = self.prosody.change(f0, energy, self.emotion, self._z)
+        pitch, loud = self.intensity * pitch, self.intensity * loud
+        voiced = f0 > 0
+        n = voiced.sum(-1, keepdim=True).clamp(min=1)
+        level = (pitch * voiced).sum(-1, keepdim=True) / n
+        pitch = pitch - (level - level.clamp(-MAX_LEVEL_ST, MAX_LEVEL_ST))
+        return torch.where(voiced, f0 * torch.exp2(pitch / 12.0), f0), energy + loud
+
     def f0(self, f0: torch.Tensor, centre: float) -> torch.Tensor:
         """``f0 (..., T)`` Hz (0 unvoiced): range scaled about ``centre`` (log Hz, the voice's mean)
         and level shifted."""
@@ -98,7 +132,8 @@ class Expression:
         if self.neutral or not bool(voiced.any()):
             return f0
         lf = torch.log(f0.clamp(min=1.0))
-        level = self.intensity * self.style.level_st * math.log(2) / 12
+        level_st = max(-MAX_LEVEL_ST, min(MAX_LEVEL_ST, self.intensity * self.style.level_st))
+        level = level_st * math.log(2) / 12
         shifted = centre + (lf - centre) * self._range + level
         return torch.where(voiced, torch.exp(shifted), torch.zeros_like(f0))
 
@@ -128,3 +163,4 @@ class Expression:
             nearest = x[..., pos.round().long()]
             out = torch.where((x[..., lo] > 0) & (x[..., hi] > 0), out, nearest)
         return out
+

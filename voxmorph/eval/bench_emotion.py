@@ -7,7 +7,11 @@ it is judged on. Per fold and voice:
 - the judge on the original takes (its ceiling on these speakers);
 - plain conversion of the same takes (is the emotion kept? ratio to the originals, per emotion);
 - the fold's neutral takes converted with each emotion at several intensities (share judged as
-  that emotion, mean probability: does it rise with intensity?).
+  that emotion, mean probability: does it rise with intensity?), once with the measured styles'
+  constant pitch and loudness changes and once with the learned prosody model trained on the fold
+  (its held-out errors and critic accuracy recorded);
+- how far the actors' own emotional takes are from their neutral voice (speaker similarity), the
+  yardstick for what an emotion costs in identity.
 
 And with the shipped models: on English read speech (VCTK), ``convert --emotion`` at intensity 1
 against plain ``convert`` — CER of the transcript against the source's, similarity to the target
@@ -19,7 +23,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +50,52 @@ class EmotionBenchOptions:
     sentences: int = 10
     """Harvard sentences ``speak`` reads in each emotion (0: skip it)."""
     f0: str = "dio"
+    prosody_steps: int = 1500
+    """Training steps of each fold's prosody model (0: the measured styles only)."""
 
 
 def _folds(speakers: Sequence[str]) -> list[tuple[set[str], set[str]]]:
     s = sorted(speakers)
     a, b = set(s[0::2]), set(s[1::2])
     return [(a, b), (b, a)]
+
+
+def _fold_prosody(utts: Sequence, test: set[str], steps: int) -> tuple[object, dict]:
+    """The prosody model trained on the fold's speakers (the other fold held out and measured on)
+    through the training loop, in a scratch folder -> ``(model, its held-out measurements)``."""
+    import tempfile
+
+    from voxmorph.emotion.prosody import load_prosody
+    from voxmorph.train.emotion_prosody import RECIPE_CONFIGS, ProsodyRecipe
+    from voxmorph.train.loop import LoopConfig, train
+
+    held = tuple(sorted(f"{u.corpus}/{u.speaker}" for u in utts if u.speaker in test))
+    recipe = ProsodyRecipe(replace(RECIPE_CONFIGS["small"], held_out=tuple(dict.fromkeys(held))), utts)
+    with tempfile.TemporaryDirectory() as run:
+        train(recipe, run, LoopConfig(steps=steps, batch_size=16, checkpoint_every=steps,
+                                      sample_every=10 * steps, log_every=max(1, steps // 10)), progress=False)
+        model, meta = load_prosody(Path(run) / "model")
+    return model, meta["card"]["held_out"]
+
+
+def actors_similarity(utts: Sequence, bar) -> dict[str, float]:
+    """Per emotion, the speaker similarity of the actors' takes to their own neutral voice (the
+    mean embedding of their other neutral takes)."""
+    from voxmorph.models.speaker import SpeakerEncoder
+
+    enc, emb = SpeakerEncoder.shared(), defaultdict(list)
+    for u in utts:
+        emb[u.speaker].append((u.emotion, enc.embed(load_audio(u.path))))
+        bar.update(1)
+    sims = defaultdict(list)
+    for takes in emb.values():
+        for k, (emotion, e) in enumerate(takes):
+            refs = [r for j, (y, r) in enumerate(takes) if y == "neutral" and j != k]
+            if not refs:
+                continue
+            ref = np.mean(refs, 0)
+            sims[emotion].append(float(e @ ref / (np.linalg.norm(e) * np.linalg.norm(ref) + 1e-9)))
+    return {k: float(np.mean(v)) for k, v in sorted(sims.items())}
 
 
 def _converter(models, voice: str, options: EmotionBenchOptions, expression: Expression | None,
@@ -134,12 +179,18 @@ def emodb_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
         x, y, _ = corpus_features(fitted, classes)
         judge = fit(x, y, classes)
         styles = fit_styles(fitted, list(EMOTIONS))
+        variants = {"styles": {"learned": False}}
+        if options.prosody_steps:
+            prosody, prosody_held = _fold_prosody(utts, test, options.prosody_steps)
+            variants["learned"] = {"prosody": prosody}
         held = _first([u for u in utts if u.speaker in test], options.per_speaker)
         audio = [load_audio(u.path) for u in held]
         labels = [u.emotion for u in held]
         fold = {"fitted_on": sorted(train), "judged_on": sorted(test),
                 "originals": _accuracy(_judged(judge, audio), labels),
                 "elevation": _elevation([_level_st(a) for a in audio], held), "voices": {}}
+        if options.prosody_steps:
+            fold["prosody_held_out"] = prosody_held
         neutral = [a for a, y in zip(audio, labels, strict=True) if y == "neutral"]
         for voice in options.voices:
             plain = _convert_all(_converter(models, voice, options, None), audio, bar)
@@ -149,14 +200,13 @@ def emodb_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
                    "elevation": _elevation([_level_st(a) for a in plain], held),
                    "elevation_keep_emotion": _elevation([_level_st(a) for a in kept], held),
                    "re-emoted": {}}
-            for feeling in FEELINGS:
-                for intensity in options.intensities:
-                    conv = _converter(models, voice, options, Expression(feeling, intensity, styles))
-                    probs = _judged(judge, _convert_all(conv, neutral, bar))
-                    row["re-emoted"][f"{feeling} {intensity:g}"] = {
-                        "judged": float(np.mean([max(p, key=p.get) == feeling for p in probs])),
-                        "probability": float(np.mean([p[feeling] for p in probs])),
-                        "judged_neutral": float(np.mean([max(p, key=p.get) == "neutral" for p in probs]))}
+            for (variant, kw), feeling, intensity in product(variants.items(), FEELINGS, options.intensities):
+                conv = _converter(models, voice, options, Expression(feeling, intensity, styles, **kw))
+                probs = _judged(judge, _convert_all(conv, neutral, bar))
+                row["re-emoted"][f"{feeling} {intensity:g} {variant}"] = {
+                    "judged": float(np.mean([max(p, key=p.get) == feeling for p in probs])),
+                    "probability": float(np.mean([p[feeling] for p in probs])),
+                    "judged_neutral": float(np.mean([max(p, key=p.get) == "neutral" for p in probs]))}
             fold["voices"][voice] = row
         out["folds"].append(fold)
     return out
@@ -180,12 +230,13 @@ def english_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
     out = {}
     for voice in options.voices:
         ref = judge.reference_embedding(voice)
-        for feeling in (None, *FEELINGS):
-            conv = _converter(models, voice, options, Expression.of(feeling, 1.0))
+        for feeling, learned in ((None, True), *product(FEELINGS, (False, True))):
+            conv = _converter(models, voice, options, Expression.of(feeling, 1.0, learned=learned))
             rows = [(cer(text, asr(y)), speaker_similarity(encoder.embed(y), ref), dnsmos(y)["ovrl"])
                     for y, text in zip(_convert_all(conv, sources, bar), said, strict=True)]
             cers, sims, mos = zip(*rows, strict=True)
-            out[f"{voice} {feeling or 'plain'}"] = {
+            name = f"{feeling} {'learned' if learned else 'styles'}" if feeling else "plain"
+            out[f"{voice} {name}"] = {
                 "cer": float(np.mean(cers)), "similarity": float(np.mean(sims)),
                 "dnsmos": float(np.mean(mos)), "files": len(rows)}
     return out
@@ -232,13 +283,16 @@ def run_bench_emotion(data: Path, options: EmotionBenchOptions = EmotionBenchOpt
     utts = _first([u for u in read_corpus(data / "emodb") if u.emotion in JudgeConfig().classes],
                   options.per_speaker)
     neutral = sum(u.emotion == "neutral" for u in utts)
-    total = len(options.voices) * (2 * len(utts) + neutral * len(FEELINGS) * len(options.intensities))
+    variants = 2 if options.prosody_steps else 1
+    total = len(utts) + len(options.voices) * (
+        2 * len(utts) + variants * neutral * len(FEELINGS) * len(options.intensities))
     vctk_speakers = sum(p.is_dir() for p in (data / "vctk").iterdir()) if options.english else 0
-    total += len(options.voices) * (1 + len(FEELINGS)) * vctk_speakers * options.english
+    total += len(options.voices) * (1 + 2 * len(FEELINGS)) * vctk_speakers * options.english
     total += len(options.voices) * (1 + 3 * len(FEELINGS)) * options.sentences
     models = NeuralModels.load()
     with tqdm(total=total, desc="bench emotion", unit="conversions", disable=not progress) as bar:
-        result = {"options": options.__dict__, "emodb": emodb_part(data, models, options, bar)}
+        result = {"options": options.__dict__, "actors_similarity": actors_similarity(utts, bar),
+                  "emodb": emodb_part(data, models, options, bar)}
         if options.english:
             result["english"] = english_part(data, models, options, bar)
         if options.sentences:
@@ -276,7 +330,7 @@ def summarise(r: dict) -> dict:
 
 
 def markdown(r: dict) -> str:
-    s = summarise(r)
+    s, folds = summarise(r), r["emodb"]["folds"]
     keys = list(s["originals"])
     def cells(values) -> str:
         return " | ".join(f"{v:.3f}" for v in values)
@@ -297,7 +351,24 @@ def markdown(r: dict) -> str:
     for name, label in (("plain", "convert"), ("plain_keep_emotion", "convert --keep-emotion")):
         for v, row in s[name].items():
             lines.append(f"| {label} → {v} | {cells(row[k]['elevation'] for k in feelings)} |")
-    lines += ["", "Neutral takes converted with an emotion (`convert --emotion E --intensity I`):", "",
+    if "actors_similarity" in r:
+        sim = r["actors_similarity"]
+        lines += ["", "The actors' own takes: speaker similarity to their neutral voice (mean embedding of "
+                  "their other neutral takes), what an emotion costs in identity when a person feels it:",
+                  "", f"| {' | '.join(sim)} |", f"|{'---:|' * len(sim)}", f"| {cells(sim.values())} |"]
+    if "prosody_held_out" in folds[0]:
+        lines += ["", "Learned prosody model on the fold it was not trained on (pitch-change error in "
+                  "semitones against the constant change the styles apply; the critic's accuracy, "
+                  "0.5 = it cannot tell generated from real):", "",
+                  "| fold | emotion | pairs | pitch error | constant's | contour corr. | loudness error (dB) "
+                  "| constant's | critic accuracy |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for i, f in enumerate(folds):
+            lines += [f"| {i + 1} | {e} | {m['pairs']} | {m['pitch_error_st']:.2f} | "
+                      f"{m['pitch_error_mean_change_st']:.2f} | {m['pitch_contour_correlation']:.2f} | "
+                      f"{m['loudness_error_db']:.2f} | {m['loudness_error_mean_change_db']:.2f} | "
+                      f"{m['critic_accuracy']:.2f} |" for e, m in f["prosody_held_out"].items()]
+    lines += ["", "Neutral takes converted with an emotion (`convert --emotion E --intensity I`; "
+              "styles: constant pitch and loudness changes; learned: the prosody model):", "",
               "| voice | emotion intensity | judged as it | its probability | judged neutral |",
               "|---|---|---:|---:|---:|"]
     for v, rows in s["re-emoted"].items():

@@ -15,9 +15,9 @@ class ConversionOptions:
     ``mapping``: the voice mapping (F0 range, pitch shift); ``f0_tracker``: a name in
     :data:`voxmorph.audio.f0.F0_TRACKERS`; ``denoise``: reduce stationary noise first;
     ``chunk_s``, ``context_s``, ``fade_s``: chunking of long inputs (seconds); ``keep_emotion``:
-    keep how far the source's pitch level stands from its speaker's predicted neutral one (the
-    neural converter; :mod:`voxmorph.voices.baseline`; off by default: the prediction's error is
-    as large as most emotions' effect).
+    keep how far the source's pitch level stands from its speaker's predicted neutral one, and
+    its pitch range (the neural converter; :mod:`voxmorph.voices.baseline`; off by default: the
+    prediction's error is as large as most emotions' effect).
     """
 
     mapping: MappingOptions = MappingOptions()

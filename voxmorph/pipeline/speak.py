@@ -9,8 +9,9 @@ exactly as ``convert`` would) and its vocoder makes the sound. :meth:`Synthesise
 each sentence's audio as soon as it is made, so memory stays bounded and the first sound comes
 after one sentence; :meth:`Synthesiser.speak` is the same stream joined.
 
-With an emotion (:class:`~voxmorph.emotion.style.Expression`), the reading takes its tempo,
-pitch level and range, loudness dynamics and spectral change, scaled by the intensity.
+With an emotion (:class:`~voxmorph.emotion.style.Expression`), the reading takes its tempo, its
+pitch and loudness contours (the learned prosody model, its latent drawn from the seed) and its
+spectral change, scaled by the intensity.
 
 Punctuation shapes the reading: a comma, semicolon, colon or bracket makes a pause; ``?`` raises
 the pitch over the last word; ``!`` widens the pitch range and lifts the level. The style latent
@@ -79,10 +80,10 @@ class Synthesiser:
             raise UserError("the text-to-frames model was trained for another content encoder "
                             "than the decoder reads")
         self.models, self.tts, self.options = models, tts, options
-        self.expression = Expression.of(options.emotion, options.intensity)
+        self.seed = options.seed if options.seed is not None else secrets.randbits(31)
+        self.expression = Expression.of(options.emotion, options.intensity, seed=self.seed)
         self.voice = models.conditioning(voice)
         self.log_f0 = (voice.stats.log_f0_mean, voice.stats.log_f0_std)
-        self.seed = options.seed if options.seed is not None else secrets.randbits(31)
 
     @classmethod
     def load(cls, voice: Voice, tts_model: str | Path | None = None, options: SpeakOptions = SpeakOptions(),
@@ -142,8 +143,7 @@ class Synthesiser:
         f0 = torch.where(voiced, torch.exp(mean + std * lf0), torch.zeros_like(lf0))[None]
         energy = (energy * ENERGY_STD + ENERGY_MEAN)[None]
         if self.expression is not None:
-            f0 = self.expression.f0(f0, centre=mean)
-            energy = self.expression.energy(energy, centre=ENERGY_MEAN)
+            f0, energy = self.expression.contour(f0, energy, centre=mean, energy_centre=ENERGY_MEAN)
         return content, f0, energy
 
     @torch.inference_mode()

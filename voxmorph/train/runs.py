@@ -13,7 +13,7 @@ from voxmorph.data.corpora import Utterance
 from voxmorph.data.manifest import collect, read_manifest, summary, write_manifest
 from voxmorph.data.transcripts import read_transcripts, with_transcripts
 from voxmorph.errors import UserError
-from voxmorph.train import content, decoder, tts, vocoder
+from voxmorph.train import content, decoder, emotion_prosody, tts, vocoder
 from voxmorph.train.checkpoint import latest_checkpoint, read_meta
 from voxmorph.train.loop import LoopConfig, TrainResult, train
 from voxmorph.train.recipe import Recipe
@@ -42,6 +42,9 @@ KINDS = {
     # fraction of the cost (minutes, not half an hour, for a few hours of speech)
     "tts": Kind(tts.RECIPE_CONFIGS, tts.TtsRecipeConfig, tts.TtsRecipe, {"debug": 20, "small": 12_000},
                 f0_tracker="dio"),
+    # measures and aligns its own contours (a few hundred acted takes)
+    "emotion-prosody": Kind(emotion_prosody.RECIPE_CONFIGS, emotion_prosody.ProsodyRecipeConfig,
+                            emotion_prosody.ProsodyRecipe, {"debug": 20, "small": 1500}, f0_tracker=None),
 }
 
 

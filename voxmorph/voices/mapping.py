@@ -20,7 +20,9 @@ from voxmorph.voices.statistics import MCEP_ORDER, VoiceStatistics
 class MappingOptions:
     """``max_warp``: largest frequency-warp ratio either way; ``std_ratio``: clip range of the
     per-coefficient std scaling; ``map_order``: highest mel-cepstral coefficient mapped (higher
-    ones keep the source's); ``pitch_shift``: extra semitones on top of the target's pitch."""
+    ones keep the source's); ``pitch_shift``: extra semitones on top of the target's pitch;
+    ``keep_range``: keep the source's pitch movement in semitones instead of scaling it to the
+    target's usual range (an excited take keeps its wider range)."""
 
     warp: bool = True
     max_warp: float = 1.25
@@ -28,6 +30,7 @@ class MappingOptions:
     std_ratio: tuple[float, float] = (0.8, 1.25)
     map_order: int = MCEP_ORDER
     pitch_shift: float = 0.0
+    keep_range: bool = False
 
 
 class VoiceMapping:
@@ -52,7 +55,7 @@ class VoiceMapping:
         it off the target's usual level (the source's kept expression)."""
         voiced = f0 > 0
         t = self.target
-        scale = t.log_f0_std / max(source.log_f0_std, 1e-3)
+        scale = 1.0 if self.options.keep_range else t.log_f0_std / max(source.log_f0_std, 1e-3)
         shift = level + self.options.pitch_shift * np.log(2.0) / 12.0
         out = np.zeros_like(f0)
         out[voiced] = np.exp(t.log_f0_mean + shift + (np.log(f0[voiced]) - source.log_f0_mean) * scale)

@@ -12,6 +12,8 @@ and no training machinery is loaded.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -43,7 +45,8 @@ class NeuralConverter(ChunkedConverter):
         self._centre = target.stats.log_f0_mean
         self._baseline = load_baseline() if options.keep_emotion else None
         self._vad = VoiceActivityDetector() if options.keep_emotion else None
-        self.mapping = VoiceMapping(target.stats, options.mapping)
+        self.mapping = VoiceMapping(target.stats, replace(options.mapping, keep_range=True)
+                                    if options.keep_emotion else options.mapping)
         self.voice = models.conditioning(target)
         self.options = options
         self.tracker = get_tracker(options.f0_tracker)
@@ -86,13 +89,13 @@ class NeuralConverter(ChunkedConverter):
         return peak_limit(y)
 
     def _expressive(self, x: np.ndarray, f0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """:func:`rebuild_mel` with the emotion applied: frames stretched to its tempo, its pitch
-        level and range, its dynamics, its spectral change -> ``(mel, f0)`` on the new time axis."""
+        """:func:`rebuild_mel` with the emotion applied: its pitch and loudness contours, frames
+        stretched to its tempo, its spectral change -> ``(mel, f0)`` on the new time axis."""
         e = self.expression
         content, energy = source_frames(self.models.content, x, f0.shape[-1])
         n = e.frames_out(f0.shape[-1])
-        f0 = e.f0(e.stretch(f0, n, voicing=True), centre=self._centre)
-        energy = e.energy(e.stretch(energy, n), centre=ENERGY_MEAN)
+        f0, energy = e.contour(f0, energy, centre=self._centre, energy_centre=ENERGY_MEAN)
+        f0, energy = e.stretch(f0, n, voicing=True), e.stretch(energy, n)
         mel = self.models.decoder.render(frame_conditioning(e.stretch(content, n), f0, energy), self.voice)
         return e.mel(mel), f0
 
