@@ -92,6 +92,7 @@ def test_train_emotion_prosody_tiny(tmp_path, female_audio):
     model, meta = load_prosody(out / "model")
     assert meta["card"]["held_out"]["sad"]["pairs"] == 1
     assert 0.0 <= meta["card"]["held_out"]["sad"]["critic_accuracy"] <= 1.0
+    assert "critic accuracy" in (out / "report.md").read_text()
     assert_user_error(run("train", "emotion-prosody", "--data", corpus, "--layout", "emodb",
                           "--config", "debug", "--out", tmp_path / "x", "--hold-out", "emodb/nobody",
                           check=False), "no such speaker")

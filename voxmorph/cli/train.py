@@ -254,6 +254,12 @@ def train_emotion_prosody(run: RunArgs):
     if run.resume and held:
         raise UserError("--hold-out shapes a new run's measurement; a resumed run keeps its own")
     _train("emotion-prosody", replace(run, hold_out=[]), **({"held_out": held} if held else {}))
+    if held:
+        from voxmorph.emotion.prosody import load_prosody
+        from voxmorph.train.emotion_prosody import held_out_markdown
+
+        card = load_prosody(run.out / "model")[1]["card"]
+        _finish(run.out, held_out_markdown(card["held_out"]), card)
 
 
 def _corpus(data: list[Path], layout: str | None, keep) -> list:
