@@ -170,6 +170,11 @@ def test_convert_with_an_emotion(tmp_path):
     run("convert", src, "--voice", "vcc-tf1", "--emotion", "sad", "-o", tmp_path / "sad.wav", "--f0", "dio")
     ratio = sf.info(tmp_path / "sad.wav").frames / sf.info(src).frames
     assert abs(ratio - Expression("sad").tempo) < 0.01
+    run("convert", src, "--voice", "vcc-tf1", "--emotion", "angry", "--learned-prosody", "-o",
+        tmp_path / "angry.wav", "--f0", "dio")
+    plain = load_audio(tmp_path / "sad.wav")
+    angry = load_audio(tmp_path / "angry.wav")
+    assert angry.size < plain.size and np.isfinite(angry).all() and np.abs(angry).max() > 0.01
     for args, needle in ((["--intensity", "0.5"], "goes with --emotion"),
                          (["--emotion", "bored"], "unknown emotion"),
                          (["--emotion", "sad", "--model", "world"], "neural converter")):

@@ -58,17 +58,20 @@ def test_expression_with_a_prosody_model():
     styles = load_styles()
     f0 = torch.tensor([[0.0, 200.0, 210.0, 190.0, 0.0, 180.0]])
     e = torch.tensor([[-60.0, -20.0, -25.0, -22.0, -50.0, -30.0]])
-    assert Expression.of("angry", 0.0, styles, prosody=model) is None
-    up = Expression("angry", 1.0, styles, prosody=model)
+    assert Expression.of("angry", 0.0, styles, prosody=model, learned=True) is None
+    plain = Expression("angry", 1.0, styles, prosody=model)  # the styles unless asked
+    assert plain.prosody is None
+    up = Expression("angry", 1.0, styles, prosody=model, learned=True)
     f1, e1 = up.contour(f0, e, centre=5.3, energy_centre=-30.0)
     assert torch.equal(f1 == 0, f0 == 0)  # voicing kept
     level = float((12 * torch.log2(f1[f0 > 0] / f0[f0 > 0])).mean())
     assert abs(level - MAX_LEVEL_ST) < 0.3  # capped, not +12
     assert float((e1 - e).mean()) > 2.0
-    half = Expression("angry", 0.5, styles, prosody=model).contour(f0, e, centre=5.3, energy_centre=-30.0)
+    half = Expression("angry", 0.5, styles, prosody=model, learned=True).contour(f0, e, centre=5.3, energy_centre=-30.0)
     assert 0 < float((half[1] - e).mean()) < float((e1 - e).mean())
     with pytest.raises(Exception, match="not learned"):
-        Expression("angry", 1.0, styles, prosody=EmotionProsody(ProsodyConfig(emotions=("sad",))))
+        Expression("angry", 1.0, styles, prosody=EmotionProsody(ProsodyConfig(emotions=("sad",))),
+                   learned=True)
 
 
 def test_shipped_prosody_model_raises_angry_and_lowers_sad():

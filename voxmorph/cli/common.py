@@ -94,6 +94,12 @@ IntensityOption = Annotated[float | None, typer.Option(
     help="How strongly, with --emotion: 0 neutral, 1 as acted (default), up to 1.5 exaggerated.")]
 
 
+LearnedProsodyOption = Annotated[bool, typer.Option(
+    "--learned-prosody", help="With --emotion: shape pitch and loudness with the learned prosody "
+    "model (contours that vary with the take) instead of the measured constant changes. Off by "
+    "default: 'bench emotion' measured it no better.")]
+
+
 def emotion_choice(emotion: str | None, intensity: float | None) -> tuple[str, float] | None:
     """The checked ``(emotion, intensity)``, or None without --emotion; a one-line error for an
     intensity alone, an unknown emotion or an intensity out of range."""

@@ -12,6 +12,7 @@ from voxmorph.cli.common import (
     EmotionOption,
     F0Option,
     IntensityOption,
+    LearnedProsodyOption,
     ModelOption,
     SynthOption,
     emotion_choice,
@@ -35,6 +36,7 @@ def convert(
     model: ModelOption = "neural",
     emotion: EmotionOption = None,
     intensity: IntensityOption = None,
+    learned_prosody: LearnedProsodyOption = False,
     keep_emotion: Annotated[bool, typer.Option(
         "--keep-emotion", help="Experimental: keep how far above (or below) its speaker's usual "
         "pitch the source speaks, as predicted from the speaker's voice, and its pitch range, so an "
@@ -61,7 +63,8 @@ def convert(
         plan[0][1].parent.mkdir(parents=True, exist_ok=True)
     mapping = MappingOptions(pitch_shift=pitch_shift)
     converter = offline_converter(model, target, synthesis(model, vocoder), f0, denoise, mapping,
-                                  *(feeling or (None, None)), keep_emotion=keep_emotion)
+                                  *(feeling or (None, None)), keep_emotion=keep_emotion,
+                                  learned_prosody=learned_prosody)
     note_adapter(model, converter, target)
     failed = []
     for src, dst in plan:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from voxmorph.cli.common import EmotionOption, IntensityOption, emotion_choice
+from voxmorph.cli.common import EmotionOption, IntensityOption, LearnedProsodyOption, emotion_choice
 from voxmorph.errors import UserError
 
 
@@ -51,6 +51,7 @@ def speak(
                                                    "(default: the shipped one).")] = None,
     emotion: EmotionOption = None,
     intensity: IntensityOption = None,
+    learned_prosody: LearnedProsodyOption = False,
 ):
     """Speak text in a voice: numbers, dates, times, money, abbreviations and addresses are read
     out; commas pause, questions rise. Long texts are made sentence by sentence in bounded memory.
@@ -88,7 +89,8 @@ def speak(
         except UserError as err:
             raise UserError(f"line {n}: {err}" if lines else str(err)) from None
     target = VoiceStore().get(voice)
-    synth = Synthesiser.load(target, tts_model, SpeakOptions(rate, temperature, seed, *feeling))
+    synth = Synthesiser.load(target, tts_model, SpeakOptions(rate, temperature, seed, *feeling,
+                                                             learned_prosody=learned_prosody))
     start = time.perf_counter()
     if lines:
         output.mkdir(parents=True, exist_ok=True)

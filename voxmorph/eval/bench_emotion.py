@@ -182,7 +182,7 @@ def emodb_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
         variants = {"styles": {"learned": False}}
         if options.prosody_steps:
             prosody, prosody_held = _fold_prosody(utts, test, options.prosody_steps)
-            variants["learned"] = {"prosody": prosody}
+            variants["learned"] = {"prosody": prosody, "learned": True}
         held = _first([u for u in utts if u.speaker in test], options.per_speaker)
         audio = [load_audio(u.path) for u in held]
         labels = [u.emotion for u in held]

@@ -10,8 +10,8 @@ each sentence's audio as soon as it is made, so memory stays bounded and the fir
 after one sentence; :meth:`Synthesiser.speak` is the same stream joined.
 
 With an emotion (:class:`~voxmorph.emotion.style.Expression`), the reading takes its tempo, its
-pitch and loudness contours (the learned prosody model, its latent drawn from the seed) and its
-spectral change, scaled by the intensity.
+pitch and loudness change (the styles' constants, or the learned prosody model's contours with
+its latent drawn from the seed) and its spectral change, scaled by the intensity.
 
 Punctuation shapes the reading: a comma, semicolon, colon or bracket makes a pause; ``?`` raises
 the pitch over the last word; ``!`` widens the pitch range and lifts the level. The style latent
@@ -65,6 +65,9 @@ class SpeakOptions:
     """An emotion from :data:`voxmorph.emotion.names.EMOTIONS` (None: neutral reading)."""
     intensity: float | None = None
     """Of the emotion: 0 none, 1 as acted (the default), up to 1.5."""
+    learned_prosody: bool = False
+    """The emotion's pitch and loudness contours from the learned prosody model (its latent from
+    the seed) instead of the styles' constant changes."""
 
 
 class Synthesiser:
@@ -81,7 +84,8 @@ class Synthesiser:
                             "than the decoder reads")
         self.models, self.tts, self.options = models, tts, options
         self.seed = options.seed if options.seed is not None else secrets.randbits(31)
-        self.expression = Expression.of(options.emotion, options.intensity, seed=self.seed)
+        self.expression = Expression.of(options.emotion, options.intensity, seed=self.seed,
+                                        learned=options.learned_prosody)
         self.voice = models.conditioning(voice)
         self.log_f0 = (voice.stats.log_f0_mean, voice.stats.log_f0_std)
 
