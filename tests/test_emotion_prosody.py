@@ -67,7 +67,8 @@ def test_expression_with_a_prosody_model():
     level = float((12 * torch.log2(f1[f0 > 0] / f0[f0 > 0])).mean())
     assert abs(level - MAX_LEVEL_ST) < 0.3  # capped, not +12
     assert float((e1 - e).mean()) > 2.0
-    half = Expression("angry", 0.5, styles, prosody=model, learned=True).contour(f0, e, centre=5.3, energy_centre=-30.0)
+    half = Expression("angry", 0.5, styles, prosody=model, learned=True)
+    half = half.contour(f0, e, centre=5.3, energy_centre=-30.0)
     assert 0 < float((half[1] - e).mean()) < float((e1 - e).mean())
     with pytest.raises(Exception, match="not learned"):
         Expression("angry", 1.0, styles, prosody=EmotionProsody(ProsodyConfig(emotions=("sad",))),

@@ -164,4 +164,3 @@ class Expression:
             nearest = x[..., pos.round().long()]
             out = torch.where((x[..., lo] > 0) & (x[..., hi] > 0), out, nearest)
         return out
-

@@ -16,7 +16,9 @@ models' training data: LibriSpeech 40/78 are, unless the models were trained wit
 on them; and VCC2018's SF1, SM1 and SM2 are the VCC2016 training speakers of those names.
 
 Similarity is always judged against the target's :data:`ENROL_UTTS`-sentence enrolment set, so
-the few-shot rows are scored against the same reference as the others.
+the few-shot rows are scored against the same reference as the others. A second identity measure
+shares nothing with resemblyzer (:mod:`voxmorph.eval.speaker_id`): a speaker identifier over the
+12 VCC2018 speakers' enrolment sentences, asked whether each output is the target or the source.
 """
 
 from __future__ import annotations
@@ -138,14 +140,31 @@ def _run_target(data: Path, tgt: str, sources: list[tuple[str, str]], options: B
         few, timings[f"{FEW_UTTS} utts"] = _converters(tgt, enrol[:FEW_UTTS], options, f" ({FEW_UTTS} utts)")
         systems += few
     judge = Judge()
+    identifier = _identifier(data)
     rows = []
     for kind, src in sources:
         for i in range(ENROL_UTTS + 1, ENROL_UTTS + 1 + options.utterances):
             source, target = _utt(data, src, i), _utt(data, tgt, i)
             found = _convert_and_judge(judge, systems, source, enrol, target, workdir / f"{src}_to_{tgt}_{i}")
             found.append(dict(system=TARGET, **judge.judge(Pair(target, source, enrol, None))))
-            rows += [dict(r, kind=kind, pair=f"{src}->{tgt}") for r in found]
+            rows += [dict(r, kind=kind, pair=f"{src}->{tgt}", **_identified(identifier, r, src, tgt))
+                     for r in found]
     return rows, {tgt: timings}
+
+
+def _identifier(data: Path):
+    """The closed-set speaker identifier over every VCC2018 speaker's enrolment sentences: an
+    identity measure sharing nothing with the decoder's conditioning."""
+    from voxmorph.eval.speaker_id import SpeakerIdentifier
+
+    speakers = sorted(p.name for p in data.iterdir() if p.is_dir() and p.name.startswith("VCC2"))
+    return SpeakerIdentifier({s: [_utt(data, s, i) for i in range(1, ENROL_UTTS + 1)] for s in speakers})
+
+
+def _identified(identifier, row: dict, source: str, target: str) -> dict:
+    """Whether ``row``'s output is identified as the target and as the source (1 or 0)."""
+    found = identifier.identify(load_audio(row["converted"]))
+    return {"id_target": float(found == target), "id_source": float(found == source)}
 
 
 def _unseen_files(root: Path, corpus: str, speaker: str) -> list[Path]:

@@ -40,6 +40,8 @@ SUMMARY_COLUMNS = [
     ("f0_corr_source", "F0 corr (src) ↑"),
     ("f0_rmse_target_cents", "F0 RMSE vs tgt (cents) ↓"),
     ("cer", "CER vs src ↓"),
+    ("id_target", "ID as target ↑"),
+    ("id_source", "ID as source ↓"),
     ("dnsmos_ovrl", "DNSMOS OVRL ↑"),
     ("dnsmos_sig", "SIG ↑"),
     ("dnsmos_bak", "BAK ↑"),
