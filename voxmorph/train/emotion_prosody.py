@@ -34,6 +34,7 @@ from voxmorph.emotion.prosody import (
     N_IN,
     N_OUT,
     PITCH_SCALE_ST,
+    SPEECH_RANGE_DB,
     EmotionProsody,
     contour_features,
     save_prosody,
@@ -124,7 +125,7 @@ def pair_up(neutral: tuple, emotional: tuple, emotion: int, speaker: str) -> Pai
     f0_m, e_m = f0_e[j], e_e[j]
     voiced = (f0_n > 0) & (f0_m > 0)
     pitch = np.where(voiced, 12.0 * np.log2(np.maximum(f0_m, 1) / np.maximum(f0_n, 1)), 0.0)
-    speech_n, speech_e = e_n > e_n.max() - 35.0, e_m > e_e.max() - 35.0
+    speech_n, speech_e = e_n > e_n.max() - SPEECH_RANGE_DB, e_m > e_e.max() - SPEECH_RANGE_DB
     loud = speech_n | speech_e
     y = np.stack([pitch / PITCH_SCALE_ST, np.where(loud, (e_m - e_n) / LOUDNESS_SCALE_DB, 0.0)])
     mask = np.stack([voiced, loud]).astype(np.float32)
@@ -132,8 +133,9 @@ def pair_up(neutral: tuple, emotional: tuple, emotion: int, speaker: str) -> Pai
 
 
 def prepare_pairs(utterances: Sequence[Utterance], emotions: Sequence[str], content: nn.Module,
-                  progress: Callable[[], None] | None = None) -> list[Pair]:
-    """Every (neutral, emotional) reading pair of the same sentence by the same speaker."""
+                  progress: Callable[[int], None] | None = None) -> list[Pair]:
+    """Every (neutral, emotional) reading pair of the same sentence by the same speaker;
+    ``progress(n)`` after each sentence's ``n`` takes are read."""
     groups: dict[tuple[str, str], dict[str, list[Utterance]]] = defaultdict(lambda: defaultdict(list))
     for u in utterances:
         key = sentence_key(u)
@@ -236,7 +238,9 @@ class ProsodyRecipe:
                 u = self.utterances[0]
                 raise UserError(f"--hold-out {sorted(missing)[0]}: no such speaker in the data "
                                 f"(give CORPUS/SPEAKER, e.g. {u.corpus}/{u.speaker})")
-            with tqdm(total=len(self.utterances), desc="aligning readings", unit="files") as bar:
+            takes = sum(u.emotion in (*self.emotions, "neutral") and sentence_key(u) is not None
+                        for u in self.utterances)
+            with tqdm(total=takes, desc="aligning readings", unit="files") as bar:
                 pairs = prepare_pairs(self.utterances, self.emotions, content.eval(), bar.update)
             self._pairs = ([p for p in pairs if p.speaker not in held],
                            [p for p in pairs if p.speaker in held])
