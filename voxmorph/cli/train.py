@@ -1,5 +1,6 @@
-"""``voxmorph train``: the vocoder, the content encoder, the decoder and the synthesiser's
-text-to-frames model, on the one training loop.
+"""``voxmorph train``: the vocoder, the content encoder, the decoder, the synthesiser's
+text-to-frames model and the emotional prosody model, on the one training loop; the emotion judge,
+styles and pitch baseline, which are measured rather than trained.
 
 The options every run takes (corpora, run folder, config, resume, steps, batch, checkpoints,
 samples, held-out speakers) are written once, in :func:`run_options`; each command adds its own.
