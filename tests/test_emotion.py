@@ -176,6 +176,7 @@ def test_convert_with_an_emotion(tmp_path):
     angry = load_audio(tmp_path / "angry.wav")
     assert angry.size < plain.size and np.isfinite(angry).all() and np.abs(angry).max() > 0.01
     for args, needle in ((["--intensity", "0.5"], "goes with --emotion"),
+                         (["--learned-prosody"], "goes with --emotion"),
                          (["--emotion", "bored"], "unknown emotion"),
                          (["--emotion", "sad", "--model", "world"], "neural converter")):
         assert_user_error(run("convert", src, "--voice", "vcc-tf1", *args, "-o", tmp_path / "x.wav",

@@ -100,12 +100,15 @@ LearnedProsodyOption = Annotated[bool, typer.Option(
     "default: 'bench emotion' measured it no better.")]
 
 
-def emotion_choice(emotion: str | None, intensity: float | None) -> tuple[str, float] | None:
+def emotion_choice(emotion: str | None, intensity: float | None, learned: bool = False
+                   ) -> tuple[str, float] | None:
     """The checked ``(emotion, intensity)``, or None without --emotion; a one-line error for an
-    intensity alone, an unknown emotion or an intensity out of range."""
+    intensity or --learned-prosody alone, an unknown emotion or an intensity out of range."""
     if emotion is None:
         if intensity is not None:
             raise UserError("--intensity goes with --emotion")
+        if learned:
+            raise UserError("--learned-prosody goes with --emotion")
         return None
     from voxmorph.emotion.names import check_emotion
 

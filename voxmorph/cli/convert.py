@@ -56,7 +56,7 @@ def convert(
     from voxmorph.voices.mapping import MappingOptions
     from voxmorph.voices.store import VoiceStore
 
-    feeling = emotion_choice(emotion, intensity)
+    feeling = emotion_choice(emotion, intensity, learned_prosody)
     plan = plan_outputs(inputs, output)
     target = VoiceStore().get(voice)
     if len(plan) > 1:

@@ -63,7 +63,7 @@ def speak(
     from voxmorph.pipeline.speak import SpeakOptions, Synthesiser
     from voxmorph.voices.store import VoiceStore
 
-    feeling = emotion_choice(emotion, intensity) or (None, None)
+    feeling = emotion_choice(emotion, intensity, learned_prosody) or (None, None)
     if text is not None and text_file is not None:
         raise UserError("give the text or --text-file, not both")
     if text is None and text_file is None:
