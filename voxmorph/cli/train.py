@@ -329,10 +329,12 @@ def train_emotion_style(
     speaker's neutral reading of the same sentence (EmoDB; ESD-like corpora with transcripts)."""
     from voxmorph.emotion.names import EMOTIONS
     from voxmorph.emotion.style import save_styles
-    from voxmorph.train.emotion_style import fit_styles, styles_markdown
+    from voxmorph.train.emotion_style import fit_styles, parallel_takes, styles_markdown
 
     utts = _corpus(data, layout, lambda u: u.emotion in EMOTIONS and u.speaker not in hold_out)
-    styles = _analysed(utts, lambda us, progress: fit_styles(us, list(EMOTIONS), progress))
+    # only takes with a neutral reading of their sentence are read
+    paired = [u for g in parallel_takes(utts, list(EMOTIONS)).values() for t in g.values() for u in t]
+    styles = _analysed(paired, lambda us, progress: fit_styles(us, list(EMOTIONS), progress))
     card = {"corpora": [str(d) for d in data], "held_out": list(hold_out),
             "speakers": sorted({u.speaker for u in utts})}
     save_styles(styles, out / "model", card)

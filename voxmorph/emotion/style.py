@@ -97,8 +97,6 @@ class Expression:
         intensity 0): callers then take their plain path, exactly as without an emotion."""
         if emotion is None:
             return None
-        if check_emotion(emotion, intensity)[1] == 0.0:
-            return None
         e = cls(emotion, intensity, styles, **kw)
         return None if e.neutral else e
 

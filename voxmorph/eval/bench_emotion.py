@@ -69,8 +69,8 @@ def _fold_prosody(utts: Sequence, test: set[str], steps: int) -> tuple[object, d
     from voxmorph.train.emotion_prosody import RECIPE_CONFIGS, ProsodyRecipe
     from voxmorph.train.loop import LoopConfig, train
 
-    held = tuple(sorted(f"{u.corpus}/{u.speaker}" for u in utts if u.speaker in test))
-    recipe = ProsodyRecipe(replace(RECIPE_CONFIGS["small"], held_out=tuple(dict.fromkeys(held))), utts)
+    held = tuple(sorted({f"{u.corpus}/{u.speaker}" for u in utts if u.speaker in test}))
+    recipe = ProsodyRecipe(replace(RECIPE_CONFIGS["small"], held_out=held), utts)
     with tempfile.TemporaryDirectory() as run:
         train(recipe, run, LoopConfig(steps=steps, batch_size=16, checkpoint_every=steps,
                                       sample_every=10 * steps, log_every=max(1, steps // 10)), progress=False)
@@ -230,7 +230,7 @@ def english_part(data: Path, models, options: EmotionBenchOptions, bar) -> dict:
     out = {}
     for voice in options.voices:
         ref = judge.reference_embedding(voice)
-        for feeling, learned in ((None, True), *product(FEELINGS, (False, True))):
+        for feeling, learned in ((None, False), *product(FEELINGS, (False, True))):
             conv = _converter(models, voice, options, Expression.of(feeling, 1.0, learned=learned))
             rows = [(cer(text, asr(y)), speaker_similarity(encoder.embed(y), ref), dnsmos(y)["ovrl"])
                     for y, text in zip(_convert_all(conv, sources, bar), said, strict=True)]

@@ -147,7 +147,7 @@ def _run_target(data: Path, tgt: str, sources: list[tuple[str, str]], options: B
             source, target = _utt(data, src, i), _utt(data, tgt, i)
             found = _convert_and_judge(judge, systems, source, enrol, target, workdir / f"{src}_to_{tgt}_{i}")
             found.append(dict(system=TARGET, **judge.judge(Pair(target, source, enrol, None))))
-            rows += [dict(r, kind=kind, pair=f"{src}->{tgt}", **_identified(identifier, r, src, tgt))
+            rows += [dict(r, kind=kind, pair=f"{src}->{tgt}", **_identified(identifier, judge, r, src, tgt))
                      for r in found]
     return rows, {tgt: timings}
 
@@ -161,9 +161,10 @@ def _identifier(data: Path):
     return SpeakerIdentifier({s: [_utt(data, s, i) for i in range(1, ENROL_UTTS + 1)] for s in speakers})
 
 
-def _identified(identifier, row: dict, source: str, target: str) -> dict:
-    """Whether ``row``'s output is identified as the target and as the source (1 or 0)."""
-    found = identifier.identify(load_audio(row["converted"]))
+def _identified(identifier, judge: Judge, row: dict, source: str, target: str) -> dict:
+    """Whether ``row``'s output is identified as the target and as the source (1 or 0); the
+    audio from the judge's cache."""
+    found = identifier.identify(judge.audio(Path(row["converted"])))
     return {"id_target": float(found == target), "id_source": float(found == source)}
 
 

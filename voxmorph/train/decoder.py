@@ -226,7 +226,7 @@ class DecoderRecipe:
             real, fake = disc(mel), disc(torch.cat(outputs).detach())
             return StepOutput({"d_adv": losses.discriminator_lsgan(real, fake)}, {"d_adv": w["d_adv"]},
                               {"accuracy": losses.discriminator_accuracy(real, fake)})
-        kl = 0.5 * (carry["mean"] ** 2 + carry["log_var"].exp() - 1.0 - carry["log_var"]).sum(-1).mean()
+        kl = losses.gaussian_kl(carry["mean"], carry["log_var"])
         out = {"mel": (mel_hat - mel).abs().mean(), "kl": kl}
         weights = {"mel": w["mel"], "kl": w["kl"] * min(1.0, step / max(1, self.config.kl_ramp))}
         if len(outputs) > 1:

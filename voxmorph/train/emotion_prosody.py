@@ -41,7 +41,8 @@ from voxmorph.emotion.prosody import (
 )
 from voxmorph.errors import UserError
 from voxmorph.models.tts import FrameCritic
-from voxmorph.train.emotion_style import sentence_key
+from voxmorph.train import losses as L
+from voxmorph.train.emotion_style import parallel_takes
 from voxmorph.train.recipe import Phase, Sample, StepOutput
 
 
@@ -132,25 +133,18 @@ def pair_up(neutral: tuple, emotional: tuple, emotion: int, speaker: str) -> Pai
     return Pair(x.astype(np.float32), y.astype(np.float32), mask, emotion, speaker)
 
 
-def prepare_pairs(utterances: Sequence[Utterance], emotions: Sequence[str], content: nn.Module,
-                  progress: Callable[[int], None] | None = None) -> list[Pair]:
-    """Every (neutral, emotional) reading pair of the same sentence by the same speaker;
-    ``progress(n)`` after each sentence's ``n`` takes are read."""
-    groups: dict[tuple[str, str], dict[str, list[Utterance]]] = defaultdict(lambda: defaultdict(list))
-    for u in utterances:
-        key = sentence_key(u)
-        if key is not None and u.emotion in (*emotions, "neutral"):
-            groups[(u.speaker, key)][u.emotion].append(u)
+def prepare_pairs(groups: dict[tuple[str, str], dict[str, list[Utterance]]], emotions: Sequence[str],
+                  content: nn.Module, progress: Callable[[int], None] | None = None) -> list[Pair]:
+    """Every (neutral, emotional) reading pair of :func:`parallel_takes`' ``groups``, aligned;
+    ``progress(n)`` after each sentence's ``n`` recordings are read."""
     pairs = []
-    for (speaker, _), takes in sorted(groups.items()):
-        if "neutral" in takes:
-            neutral = _frames(load_audio(takes["neutral"][0].path), content)
-            for i, emotion in enumerate(emotions):
-                for u in takes.get(emotion, []):
-                    pairs.append(pair_up(neutral, _frames(load_audio(u.path), content), i,
-                                          f"{u.corpus}/{speaker}"))
+    for (speaker, _), takes in groups.items():
+        neutral = _frames(load_audio(takes["neutral"][0].path), content)
+        found = [(i, u) for i, emotion in enumerate(emotions) for u in takes.get(emotion, [])]
+        for i, u in found:
+            pairs.append(pair_up(neutral, _frames(load_audio(u.path), content), i, f"{u.corpus}/{speaker}"))
         if progress:
-            progress(sum(len(v) for v in takes.values()))
+            progress(1 + len(found))
     if not pairs:
         raise UserError("no pairs of a neutral and an emotional reading of the same sentence by the "
                         "same speaker: the prosody model needs parallel recordings (EmoDB)")
@@ -238,10 +232,10 @@ class ProsodyRecipe:
                 u = self.utterances[0]
                 raise UserError(f"--hold-out {sorted(missing)[0]}: no such speaker in the data "
                                 f"(give CORPUS/SPEAKER, e.g. {u.corpus}/{u.speaker})")
-            takes = sum(u.emotion in (*self.emotions, "neutral") and sentence_key(u) is not None
-                        for u in self.utterances)
-            with tqdm(total=takes, desc="aligning readings", unit="files") as bar:
-                pairs = prepare_pairs(self.utterances, self.emotions, content.eval(), bar.update)
+            groups = parallel_takes(self.utterances, self.emotions)
+            files = sum(1 + sum(len(t.get(e, [])) for e in self.emotions) for t in groups.values())
+            with tqdm(total=files, desc="aligning readings", unit="files") as bar:
+                pairs = prepare_pairs(groups, self.emotions, content.eval(), bar.update)
             self._pairs = ([p for p in pairs if p.speaker not in held],
                            [p for p in pairs if p.speaker in held])
             if not self._pairs[0]:
@@ -264,26 +258,19 @@ class ProsodyRecipe:
         real = critic_view(x, y, mask, emo, len(self.emotions))
         fake = critic_view(x, out, mask, emo, len(self.emotions))
         if phase == "critic":
-            s_real, _ = models["critic"](real)
-            s_fake, _ = models["critic"](fake.detach())
-            loss = ((s_real - 1) ** 2).mean() + (s_fake**2).mean()
-            acc = 0.5 * ((s_real > 0.5).float().mean() + (s_fake < 0.5).float().mean())
-            return StepOutput({"critic": loss}, {"critic": 1.0}, {"critic_accuracy": float(acc)})
+            scored = [models["critic"](real)], [models["critic"](fake.detach())]
+            return StepOutput({"critic": L.discriminator_lsgan(*scored)}, {"critic": 1.0},
+                              {"critic_accuracy": L.discriminator_accuracy(*scored)})
         w = dict(c.weights)
-        losses = {"pitch": _l1(out[:, :1], y[:, :1], mask[:, :1]),
-                  "loudness": _l1(out[:, 1:], y[:, 1:], mask[:, 1:]),
-                  "kl": 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).sum(1).mean()}
+        out_losses = {"pitch": _l1(out[:, :1], y[:, :1], mask[:, :1]),
+                      "loudness": _l1(out[:, 1:], y[:, 1:], mask[:, 1:]), "kl": L.gaussian_kl(mu, logvar)}
         w["kl"] = c.kl * min(1.0, step / max(1, c.kl_ramp))
         if step >= c.gan_start:
-            s_fake, f_fake = models["critic"](fake)
-            with torch.no_grad():
-                _, f_real = models["critic"](real)
-            losses["adv"] = ((s_fake - 1) ** 2).mean()
-            pairs = zip(f_fake, f_real, strict=True)
-            losses["fm"] = sum((a - b).abs().mean() for a, b in pairs) / len(f_real)
+            out_losses.update(L.against_critic(models["critic"], real, fake))
         else:
             w["adv"] = w["fm"] = 0.0
-        return StepOutput(losses, w, {"pitch_error_st": float(losses["pitch"].detach()) * PITCH_SCALE_ST})
+        pitch_error = float(out_losses["pitch"].detach()) * PITCH_SCALE_ST
+        return StepOutput(out_losses, w, {"pitch_error_st": pitch_error})
 
     def samples(self, models: Mapping[str, nn.Module]) -> list[Sample]:
         """None: the model makes contours, not sound (``convert --emotion`` renders them)."""

@@ -61,22 +61,33 @@ def sentence_key(u: Utterance) -> str | None:
     return None
 
 
-def fit_styles(utterances: Sequence[Utterance], emotions: Sequence[str],
-               progress: Callable[[], None] | None = None) -> dict[str, EmotionStyle]:
-    """Each of ``emotions``' mean change from neutral over same-speaker, same-sentence pairs."""
-    groups: dict[tuple[str, str], dict[str, list[Delivery]]] = defaultdict(lambda: defaultdict(list))
+def parallel_takes(utterances: Sequence[Utterance], emotions: Sequence[str]
+                   ) -> dict[tuple[str, str], dict[str, list[Utterance]]]:
+    """``{(speaker, sentence): {emotion: takes}}`` of ``emotions`` and neutral, for the sentences a
+    speaker also read neutrally (parallel takes: what the styles and the prosody model learn
+    from), in a fixed order."""
+    groups: dict[tuple[str, str], dict[str, list[Utterance]]] = defaultdict(lambda: defaultdict(list))
     for u in utterances:
         key = sentence_key(u)
         if key is not None and u.emotion in (*emotions, "neutral"):
-            groups[(u.speaker, key)][u.emotion].append(describe(load_audio(u.path)))
-        if progress:
-            progress()
+            groups[(u.speaker, key)][u.emotion].append(u)
+    return {k: dict(v) for k, v in sorted(groups.items()) if "neutral" in v}
+
+
+def fit_styles(utterances: Sequence[Utterance], emotions: Sequence[str],
+               progress: Callable[[], None] | None = None) -> dict[str, EmotionStyle]:
+    """Each of ``emotions``' mean change from neutral over same-speaker, same-sentence pairs;
+    ``progress()`` after each recording analysed."""
     changes: dict[str, list[dict]] = defaultdict(list)
-    for takes in groups.values():
-        if "neutral" not in takes:
-            continue
-        n = takes["neutral"][0]
+    for takes in parallel_takes(utterances, emotions).values():
+        described = {}
         for emotion, found in takes.items():
+            described[emotion] = [describe(load_audio(u.path)) for u in found]
+            if progress:
+                for _ in found:
+                    progress()
+        n = described["neutral"][0]
+        for emotion, found in described.items():
             for d in found:
                 changes[emotion].append({
                     "level_st": d.level_st - n.level_st, "range_log": np.log(d.range_st / n.range_st),

@@ -66,6 +66,21 @@ def feature_matching(real: Sequence[Output], fake: Sequence[Output]) -> torch.Te
     return total
 
 
+def against_critic(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A generator's ``adv`` (LSGAN) and ``fm`` (feature matching, mean over layers) against a
+    one-view critic of frame sequences (the text-to-frames and prosody recipes)."""
+    scored_fake = [critic(fake)]
+    with torch.no_grad():
+        scored_real = [critic(real)]
+    return {"adv": generator_lsgan(scored_fake),
+            "fm": feature_matching(scored_real, scored_fake) / len(scored_real[0][1])}
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL of ``N(mu, exp(logvar))`` from ``N(0, I)``, summed over the latent, mean over the batch."""
+    return 0.5 * (mu**2 + logvar.exp() - 1.0 - logvar).sum(1).mean()
+
+
 def discriminator_accuracy(real: Sequence[Output], fake: Sequence[Output]) -> float:
     """Share of logits on the right side of 0.5 (real above, fake below), over all views."""
     hits = [((r > 0.5).float().mean() + (f < 0.5).float().mean()) / 2

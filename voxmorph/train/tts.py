@@ -22,6 +22,7 @@ from voxmorph.data.corpora import Utterance
 from voxmorph.models.blocks import pointwise
 from voxmorph.models.content import load_content
 from voxmorph.models.tts import CONFIGS, FrameCritic, TextToFrames, load_tts, save_tts
+from voxmorph.train import losses as L
 from voxmorph.train.recipe import Phase, Sample, StepOutput, start_from
 from voxmorph.train.tts_data import TtsDataset, TtsItem, collate, prepare_items
 
@@ -150,11 +151,9 @@ class TtsRecipe:
             if not bool(keep.any()):  # no real recording in this batch: nothing to judge
                 idle = sum(p.sum() for p in models["critic"].parameters()) * 0.0
                 return StepOutput({"critic": idle}, {"critic": 1.0})
-            s_real, _ = models["critic"](real)
-            s_fake, _ = models["critic"](fake.detach())
-            loss = ((s_real - 1) ** 2).mean() + (s_fake**2).mean()
-            acc = 0.5 * ((s_real > 0.5).float().mean() + (s_fake < 0.5).float().mean())
-            return StepOutput({"critic": loss}, {"critic": 1.0}, {"critic_accuracy": float(acc)})
+            scored = [models["critic"](real)], [models["critic"](fake.detach())]
+            return StepOutput({"critic": L.discriminator_lsgan(*scored)}, {"critic": 1.0},
+                              {"critic_accuracy": L.discriminator_accuracy(*scored)})
         w = {"phones": PHONE_WEIGHT, **c.weights}  # runs saved before the phone loss get it too
         voiced = real_voiced * pmask
         losses = {
@@ -168,15 +167,10 @@ class TtsRecipe:
         tmask = (batch["tokens"] != 0).float() * real_rec[:, 0]
         log_target = torch.log1p(batch["durations"].float())
         losses["duration"] = (((g["log_d"] - log_target) ** 2) * tmask).sum() / tmask.sum().clamp(min=1.0)
-        losses["kl"] = 0.5 * (g["mu"] ** 2 + g["logvar"].exp() - 1.0 - g["logvar"]).sum(1).mean()
+        losses["kl"] = L.gaussian_kl(g["mu"], g["logvar"])
         w["kl"] = c.kl * min(1.0, step / max(1, c.kl_ramp))
         if step >= c.gan_start and bool(keep.any()):
-            s_fake, f_fake = models["critic"](fake)
-            with torch.no_grad():
-                _, f_real = models["critic"](real)
-            losses["adv"] = ((s_fake - 1) ** 2).mean()
-            pairs = zip(f_fake, f_real, strict=True)
-            losses["fm"] = sum((a - b).abs().mean() for a, b in pairs) / len(f_real)
+            losses.update(L.against_critic(models["critic"], real, fake))
         else:
             w["adv"] = w["fm"] = 0.0
         with torch.no_grad():
