@@ -192,6 +192,35 @@ def test_phone_consistency_trains_the_decoder_through_the_frozen_encoder_on_conv
     assert "mel_conv" not in carry and "consistency" not in out.losses
 
 
+def test_timbre_shift_feeds_the_decoder_content_read_from_its_own_conversion(corpus):
+    from torch.utils.data import default_collate
+
+    content = ContentEncoder(CONTENT_CONFIGS["debug"])
+    recipe = DecoderRecipe(replace(RECIPE_CONFIGS["debug"], shift=1.0), read_corpus(corpus / "corpus"),
+                           FeatureCache(), content)
+    models = recipe.build()
+    data = recipe.dataset()
+    batch = default_collate([data[i] for i in range(4)])
+    batch = dict(batch, utterance=torch.tensor([0, 2, 0, 2]))  # two speakers: every conversion moves
+    decoder = models["decoder"]
+    _, cond = reconstruction_inputs(content, batch, np.random.default_rng(0), (1.0, 1.0))
+    pick = torch.tensor([True, False, True, False])
+    shifted = recipe._shifted(decoder, batch, cond, pick)
+    with torch.no_grad():
+        heard, _ = content(recipe._convert(decoder, batch, cond))
+    torch.testing.assert_close(shifted[pick, :-3], heard[pick])  # content from the conversion
+    torch.testing.assert_close(shifted[~pick], cond[~pick])  # the others as read
+    torch.testing.assert_close(shifted[:, -3:], cond[:, -3:])  # pitch, voicing, energy: the segment's
+    assert not torch.allclose(shifted[pick, :-3], cond[pick, :-3])
+    # a training step with the shift on still rebuilds the real segment and trains the decoder
+    carry: dict = {}
+    out = recipe.step("gen", models, batch, carry, step=10)
+    assert carry["mel_hat"].shape == carry["mel"].shape and "consistency" not in out.losses
+    out.total().backward()
+    assert decoder.head.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in content.parameters())
+
+
 def test_phone_kl_is_zero_for_equal_posteriors_and_positive_otherwise():
     from voxmorph.train.decoder import phone_kl
 
@@ -204,13 +233,17 @@ def test_phone_kl_is_zero_for_equal_posteriors_and_positive_otherwise():
 def test_cli_debug_training_lowers_mel_loss(corpus, tmp_path):
     out = tmp_path / "run"
     r = run("train", "decoder", "--data", str(corpus / "corpus"), "--content-model", str(corpus / "content"),
-            "--out", str(out), "--config", "debug", "--steps", "60", "--batch-size", "4", "--lookahead", "2")
+            "--out", str(out), "--config", "debug", "--steps", "60", "--batch-size", "4", "--lookahead", "2",
+            "--shift", "0.25", "--lr", "3e-3")
     assert r.returncode == 0, r.stderr
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["gen/mel"] < 0.8 * rows[0]["gen/mel"]
     model, meta = load_decoder(out / "model")
     assert meta["card"]["recipe"]["content_model"] == str((corpus / "content").resolve())
     assert model.config.lookahead == 2 and meta["card"]["recipe"]["lookahead"] == 2
+    assert meta["card"]["recipe"]["shift"] == 0.25 and meta["card"]["recipe"]["lr"] == 3e-3
+    assert_user_error(run("train", "decoder", "--out", str(out), "--resume", "--lr", "1e-4", check=False),
+                      "keeps its own")
     assert_user_error(run("train", "decoder", "--out", str(out), "--resume", "--lookahead", "1", check=False),
                       "keeps its own")
     assert_user_error(run("train", "decoder", "--data", str(corpus / "corpus"), "--content-model",

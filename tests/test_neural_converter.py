@@ -102,7 +102,7 @@ def test_calibration_cancels_the_decoders_mean_colour_on_the_voices_recordings(
     from voxmorph.voices.voice import load_voice, save_voice
 
     files = [female_wav, female_wav2]
-    calibrated = calibrate_voice(female_voice, files, models)
+    calibrated = calibrate_voice(female_voice, files, models)  # plain rebuilds, the default
     assert models.adapted(calibrated) is True and calibrated.adapter.info["method"] == METHOD
     torch.testing.assert_close(models.conditioning(calibrated).u, models.zero_shot(female_voice).u)
     before, after = _band_residual(models, female_voice, files), _band_residual(models, calibrated, files)
@@ -110,6 +110,50 @@ def test_calibration_cancels_the_decoders_mean_colour_on_the_voices_recordings(
     np.testing.assert_allclose(after, 0.0, atol=1e-3)
     loaded = load_voice(save_voice(calibrated, tmp_path / "p225"))
     np.testing.assert_array_equal(loaded.adapter.arrays["mel_bias"], calibrated.adapter.arrays["mel_bias"])
+
+
+def test_calibration_by_round_trips_cancels_the_colour_of_conversions_through_the_least_alike_voices(
+        models, female_voice, female_wav):
+    from voxmorph.audio.f0 import HarvestF0, mel_frame_f0
+    from voxmorph.audio.features import MEL_STD, energy_db, log_mel
+    from voxmorph.audio.io import load_audio
+    from voxmorph.models.decoder import frame_conditioning, source_frames
+    from voxmorph.pipeline.neural.calibration import (
+        ROUND_TRIPS,
+        SOUND_RANGE_DB,
+        calibrate_voice,
+        round_trip_voices,
+    )
+    from voxmorph.voices.store import VoiceStore
+
+    through = round_trip_voices(female_voice)
+    store = VoiceStore()
+    sims = {n: float(np.asarray(store.get(n).embedding) @ np.asarray(female_voice.embedding))
+            for n in store.builtin_names()}
+    assert [v.name for v in through] == sorted(sims, key=sims.get)[:ROUND_TRIPS]
+    assert "vcc-tf1" not in [v.name for v in round_trip_voices(store.get("vcc-tf1"), 20)]
+    calibrated = calibrate_voice(female_voice, [female_wav], models, through=through)
+    assert calibrated.adapter.info["through"] == [v.name for v in through]
+    # the bias is the mean colour of the recording converted into each voice and back
+    x = load_audio(female_wav)
+    f0 = torch.from_numpy(mel_frame_f0(HarvestF0(), x))[None]
+    n = f0.shape[-1]
+    zero = models.zero_shot(female_voice)
+    with torch.no_grad():
+        content, energy = source_frames(models.content, x, n)
+        diffs = []
+        for v in through:
+            ratio = float(np.exp(v.stats.log_f0_mean - female_voice.stats.log_f0_mean))
+            there, _ = models.content(models.decoder.render(
+                frame_conditioning(content, f0 * ratio, energy), models.zero_shot(v)))
+            back = models.decoder.render(frame_conditioning(there, f0, energy), zero)[0]
+            diffs.append(log_mel(x)[:, :n] - back)
+    e = energy_db(x)[:n]
+    sound = e > e.max() - SOUND_RANGE_DB
+    expected = torch.cat([d[:, sound] for d in diffs], 1).mean(1) / MEL_STD
+    np.testing.assert_allclose(calibrated.adapter.arrays["mel_bias"], expected.numpy(), atol=1e-4)
+    plain = calibrate_voice(female_voice, [female_wav], models)
+    assert np.abs(plain.adapter.arrays["mel_bias"] - expected.numpy()).max() > 1e-3  # not a plain rebuild
 
 
 def test_shipped_converter_vocoder_was_tuned_on_the_shipped_decoder():

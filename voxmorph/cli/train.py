@@ -195,11 +195,19 @@ def train_decoder(
     content_model: Annotated[Path | None, typer.Option(
         help="The trained content encoder, frozen while the decoder trains (default: the shipped "
         "one; with --resume, the run's own unless given).")] = None,
+    lr: Annotated[float | None, typer.Option(
+        min=1e-6, max=1e-2, help="Learning rate (default 5e-4; 2e-4 suits a fine-tune from --init). "
+        "New runs only.")] = None,
     lr_decay: LrDecayOption = None,
     consistency: Annotated[float | None, typer.Option(
         min=0.0, help="Weight of the phone-consistency loss: the frozen content encoder must hear "
         "the source's phones in the decoder's rebuild and in its conversion to another speaker of "
         "the batch (0: off, the default). With --resume it replaces the run's own.")] = None,
+    shift: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, help="Share of segments whose content is read from the decoder's own "
+        "conversion of the segment into another speaker's voice, so that the voice comes from the "
+        "speaker embedding and not from the content (0: off, the default). With --resume it "
+        "replaces the run's own.")] = None,
     lookahead: Annotated[int | None, typer.Option(
         min=0, max=20, help="Frames (10 ms) of conditioning the decoder reads past each mel frame "
         "(default 0: causal). Adds as much delay to live conversion. New runs only.")] = None,
@@ -210,8 +218,10 @@ def train_decoder(
     given = _frozen_content(content_model, run.resume)
     if lookahead is not None and run.resume:
         raise UserError("--lookahead shapes a new run's decoder; a resumed run keeps its own")
-    given.update({k: v for k, v in (("lr_decay", lr_decay), ("consistency", consistency),
-                                    ("lookahead", lookahead)) if v is not None})
+    if lr is not None and run.resume:
+        raise UserError("--lr sets a new run's rate; a resumed run keeps its own (see --lr-decay)")
+    given.update({k: v for k, v in (("lr", lr), ("lr_decay", lr_decay), ("consistency", consistency),
+                                    ("shift", shift), ("lookahead", lookahead)) if v is not None})
     given.update(_start(init, run.resume, "decoder"))
     _train("decoder", run, **given)
 

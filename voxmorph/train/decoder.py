@@ -67,6 +67,9 @@ class DecoderRecipeConfig:
     """The decoder's look-ahead in frames (:attr:`DecoderConfig.lookahead`)."""
     consistency: float = 0.0
     """Weight of the phone-consistency loss on rebuilds and batch-internal conversions (0: off)."""
+    shift: float = 0.0
+    """Share of segments whose content is read from the decoder's own conversion of the segment
+    into another speaker's voice instead of from the segment itself (0: off)."""
     weights: dict[str, float] = field(
         default_factory=lambda: {"mel": 10.0, "kl": 0.02, "adv": 1.0, "fm": 2.0, "d_adv": 1.0}
     )
@@ -192,9 +195,12 @@ class DecoderRecipe:
 
     def _generate(self, models, batch, step: int) -> dict[str, torch.Tensor]:
         c = self.config
-        mel, cond = reconstruction_inputs(self.content, batch, np.random.default_rng((c.seed, step)), c.warp)
+        rng = np.random.default_rng((c.seed, step))
+        mel, cond = reconstruction_inputs(self.content, batch, rng, c.warp)
         frames = mel.shape[-1]
         decoder = models["decoder"]
+        if c.shift > 0:
+            cond = self._shifted(decoder, batch, cond, torch.from_numpy(rng.random(len(cond)) < c.shift))
         mask = torch.ones(mel.shape[0], frames, dtype=torch.bool)
         mean, log_var = decoder.posterior(mel, mask)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
@@ -203,6 +209,17 @@ class DecoderRecipe:
         if c.consistency > 0:
             out["mel_conv"] = self._convert(decoder, batch, cond)
         return out
+
+    @torch.no_grad()
+    def _shifted(self, decoder: MelDecoder, batch, cond: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
+        """``cond`` with the content of the ``pick``ed segments read back from their conversion to
+        another speaker (:meth:`_convert`): whatever of the source speaker survives in the content
+        then belongs to someone else than the mel to rebuild, so the decoder learns to take the
+        voice from the speaker embedding alone (the "timbre shift" of zero-shot converters)."""
+        if not pick.any():
+            return cond
+        feats, _ = self.content(self._convert(decoder, batch, cond))
+        return torch.where(pick[:, None, None], torch.cat([feats, cond[:, -3:]], 1), cond)
 
     def _convert(self, decoder: MelDecoder, batch, cond: torch.Tensor) -> torch.Tensor:
         """Each segment rendered in the voice of the next segment of the batch: that speaker's
