@@ -61,7 +61,8 @@ def mel_filterbank(
     lower = (fft_freqs[None, :] - edges[:-2, None]) / np.diff(edges)[:-1, None]
     upper = (edges[2:, None] - fft_freqs[None, :]) / np.diff(edges)[1:, None]
     fb = np.maximum(0.0, np.minimum(lower, upper)) * (2.0 / (edges[2:] - edges[:-2]))[:, None]
-    return torch.from_numpy(fb).float()
+    with torch.inference_mode(False):  # cached: first made under inference mode, it must still serve training
+        return torch.from_numpy(fb).float()
 
 
 def stft_magnitude(x: torch.Tensor) -> torch.Tensor:
