@@ -14,6 +14,10 @@ another segment of the batch (its speaker's embedding, the F0 moved by the two s
 F0, style latent 0), and the frozen content encoder must hear the same phones in that conversion
 and in the rebuild as in the real segment: KL(source phone posteriors || output's), gradient
 through the frozen encoder into the decoder. Conversions also meet the discriminator as fakes.
+
+With ``shift`` > 0 a share of the segments is read, instead, from the decoder's own conversion of
+the segment into the next segment's voice (a timbre shift), while the target stays the real
+segment: the source speaker left in the content no longer matches the mel to rebuild.
 """
 
 from __future__ import annotations
