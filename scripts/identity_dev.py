@@ -30,13 +30,19 @@ import torch
 from scipy.linalg import eigh
 
 from voxmorph.audio.f0 import get_tracker, mel_frame_f0
-from voxmorph.audio.features import LOG_F0_STD, log_mel
+from voxmorph.audio.features import log_mel
 from voxmorph.audio.io import load_audio
 from voxmorph.data.cache import FeatureCache
 from voxmorph.data.corpora import Utterance
 from voxmorph.eval.asr import Transcriber
 from voxmorph.eval.report import write_report
-from voxmorph.models.decoder import VoiceConditioning, frame_conditioning, load_adapter, source_frames
+from voxmorph.models.decoder import (
+    VoiceConditioning,
+    frame_conditioning,
+    load_adapter,
+    round_trip,
+    source_frames,
+)
 from voxmorph.models.speaker import SpeakerEncoder
 from voxmorph.pipeline.neural.calibration import calibrate_voice, round_trip_voices
 from voxmorph.pipeline.neural.models import NeuralModels
@@ -82,10 +88,11 @@ class Lab:
         acc.add_f0(f0)
         f0 = torch.from_numpy(np.asarray(conv.mapping.map_f0(f0, acc.result()), np.float32))[None]
         c, energy = source_frames(self.models.content, x, f0.shape[-1])
-        c = content(c[0])[None]
-        for _ in range(passes):
-            out = self.models.decoder.render(frame_conditioning(c, f0, energy), voice or conv.voice)
+        cond = frame_conditioning(content(c[0])[None], f0, energy)
+        out = self.models.decoder.render(cond, voice or conv.voice)
+        for _ in range(passes - 1):
             c, _ = self.models.content(out)
+            out = self.models.decoder.render(frame_conditioning(c, f0, energy), voice or conv.voice)
         return self.models.vocoder.synthesise(mel(out[0]), f0[0])
 
 
@@ -182,7 +189,7 @@ def run_pair(lab: Lab, data: Path, source: str, target: str, basis: np.ndarray, 
             pushed.append(lab.convert(x, conv, voice=v))
     score("speaker vector pushed from the source's (a = 0.5)", pushed)
     if adapt_steps:
-        others = [v for v in round_trip_voices(plain_voice, 20) if v.name not in (f"vcc-{source.lower()}",)]
+        others = [v for v in round_trip_voices(plain_voice, 20) if v.name != f"vcc-{source.lower()}"]
         for share, name in ((0.0, "adapter trained on rebuilds"), (1.0, "adapter trained on round trips")):
             adapted = adapt_round_trips(plain_voice, enrol, m, others, share, adapt_steps)
             score(f"{name} ({adapt_steps} steps)", [lab.convert(x, conv, voice=adapted) for x in sources])
@@ -207,12 +214,10 @@ class RoundTripAdapter(AdapterRecipe):
             with torch.no_grad():
                 idx = torch.from_numpy(rng.integers(0, len(self.others[0]), len(cond)))
                 z = torch.zeros(len(cond), self.decoder.config.style_dim)
-                u = self.decoder.voice(self.others[0][idx], z).u
-                away = cond.clone()
-                away[:, -3] += away[:, -2] * ((self.others[1][idx] - self.log_f0) / LOG_F0_STD)[:, None]
-                there, _ = self.content(self.decoder.render(away, VoiceConditioning(u)))
+                other = self.decoder.voice(self.others[0][idx], z)
+                there = round_trip(self.content, self.decoder, cond, other, self.others[1][idx] - self.log_f0)
                 pick = torch.from_numpy(rng.random(len(cond)) < self.share)[:, None, None]
-                cond = torch.where(pick, torch.cat([there, cond[:, -3:]], 1), cond)
+                cond = torch.where(pick, there, cond)
         adapter = models["adapter"]
         offsets = adapter.film.pow(2).mean() + adapter.mel_bias.pow(2).mean()
         return StepOutput({"mel": (self.decoder.render(cond, adapter.conditioning()) - mel).abs().mean(),

@@ -153,17 +153,21 @@ def test_one_gan_vae_step_updates_decoder_and_critic(corpus, tmp_path):
     assert all(torch.equal(p, frozen[n]) for n, p in content.state_dict().items())  # content stays frozen
 
 
-def test_phone_consistency_trains_the_decoder_through_the_frozen_encoder_on_conversions(corpus):
-    from dataclasses import replace
-
+def _debug_step_inputs(corpus, **recipe):
+    """A debug decoder recipe with ``recipe`` overrides over the test corpus, its untrained content
+    encoder and models, and a batch of 4 segments."""
     from torch.utils.data import default_collate
 
     content = ContentEncoder(CONTENT_CONFIGS["debug"])
-    recipe = DecoderRecipe(replace(RECIPE_CONFIGS["debug"], consistency=1.0), read_corpus(corpus / "corpus"),
-                           FeatureCache(), content)
-    models = recipe.build()
-    data = recipe.dataset()
-    batch = default_collate([data[i] for i in range(4)])
+    r = DecoderRecipe(replace(RECIPE_CONFIGS["debug"], **recipe), read_corpus(corpus / "corpus"),
+                      FeatureCache(), content)
+    models = r.build()
+    data = r.dataset()
+    return content, r, models, default_collate([data[i] for i in range(4)])
+
+
+def test_phone_consistency_trains_the_decoder_through_the_frozen_encoder_on_conversions(corpus):
+    content, recipe, models, batch = _debug_step_inputs(corpus, consistency=1.0)
     carry: dict = {}
     out = recipe.step("gen", models, batch, carry, step=10)
     assert carry["mel_conv"].shape == carry["mel_hat"].shape
@@ -193,14 +197,7 @@ def test_phone_consistency_trains_the_decoder_through_the_frozen_encoder_on_conv
 
 
 def test_timbre_shift_feeds_the_decoder_content_read_from_its_own_conversion(corpus):
-    from torch.utils.data import default_collate
-
-    content = ContentEncoder(CONTENT_CONFIGS["debug"])
-    recipe = DecoderRecipe(replace(RECIPE_CONFIGS["debug"], shift=1.0), read_corpus(corpus / "corpus"),
-                           FeatureCache(), content)
-    models = recipe.build()
-    data = recipe.dataset()
-    batch = default_collate([data[i] for i in range(4)])
+    content, recipe, models, batch = _debug_step_inputs(corpus, shift=1.0)
     batch = dict(batch, utterance=torch.tensor([0, 2, 0, 2]))  # two speakers: every conversion moves
     decoder = models["decoder"]
     _, cond = reconstruction_inputs(content, batch, np.random.default_rng(0), (1.0, 1.0))

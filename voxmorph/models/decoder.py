@@ -74,6 +74,22 @@ def frame_conditioning(content: torch.Tensor, f0: torch.Tensor, energy: torch.Te
     return torch.cat([content, lf0[:, None], voiced[:, None].to(content.dtype), e[:, None]], dim=1)
 
 
+def shift_pitch(cond: torch.Tensor, log_ratio: torch.Tensor) -> torch.Tensor:
+    """Conditioning ``cond (B, D + 3, T)`` (:func:`frame_conditioning`) with the F0 of its voiced
+    frames multiplied by ``exp(log_ratio)``, ``log_ratio (B,)``."""
+    out = cond.clone()
+    out[:, -3] += cond[:, -2] * (log_ratio / LOG_F0_STD)[:, None]
+    return out
+
+
+def round_trip(content: nn.Module, decoder: MelDecoder, cond: torch.Tensor, voice: VoiceConditioning,
+               log_ratio: torch.Tensor) -> torch.Tensor:
+    """``cond`` with its content read back from its rendering in another ``voice`` at a pitch moved
+    by ``log_ratio (B,)``: what a conversion from that voice would give the decoder to read."""
+    there, _ = content(decoder.render(shift_pitch(cond, log_ratio), voice))
+    return torch.cat([there, cond[:, -3:]], dim=1)
+
+
 def rebuild_mel(content: nn.Module, decoder: MelDecoder, audio: np.ndarray, f0: torch.Tensor,
                 voice: VoiceConditioning) -> torch.Tensor:
     """What the neural converter decodes from ``audio (n,)``: its content (``content`` encoder on

@@ -40,10 +40,13 @@ from voxmorph.models.content import ContentEncoder, load_content
 from voxmorph.models.decoder import (
     CONFIGS,
     MelDecoder,
+    VoiceConditioning,
     frame_conditioning,
     load_decoder,
     rebuild_mel,
+    round_trip,
     save_decoder,
+    shift_pitch,
 )
 from voxmorph.models.discriminators import MelDiscriminator
 from voxmorph.models.speaker import SpeakerEncoder
@@ -217,25 +220,29 @@ class DecoderRecipe:
     @torch.no_grad()
     def _shifted(self, decoder: MelDecoder, batch, cond: torch.Tensor, pick: torch.Tensor) -> torch.Tensor:
         """``cond`` with the content of the ``pick``ed segments read back from their conversion to
-        another speaker (:meth:`_convert`): whatever of the source speaker survives in the content
-        then belongs to someone else than the mel to rebuild, so the decoder learns to take the
-        voice from the speaker embedding alone (the "timbre shift" of zero-shot converters)."""
+        another speaker (:func:`round_trip` into :meth:`_other_voice`): whatever of the source
+        speaker survives in the content then belongs to someone else than the mel to rebuild, so
+        the decoder learns to take the voice from the speaker embedding alone (the "timbre shift"
+        of zero-shot converters)."""
         if not pick.any():
             return cond
-        feats, _ = self.content(self._convert(decoder, batch, cond))
-        return torch.where(pick[:, None, None], torch.cat([feats, cond[:, -3:]], 1), cond)
+        voice, log_ratio = self._other_voice(decoder, batch)
+        there = round_trip(self.content, decoder, cond, voice, log_ratio)
+        return torch.where(pick[:, None, None], there, cond)
 
-    def _convert(self, decoder: MelDecoder, batch, cond: torch.Tensor) -> torch.Tensor:
-        """Each segment rendered in the voice of the next segment of the batch: that speaker's
-        embedding, F0 shifted by the difference of the speakers' mean log F0, style latent 0."""
+    def _other_voice(self, decoder: MelDecoder, batch) -> tuple[VoiceConditioning, torch.Tensor]:
+        """For each segment, the voice of the next segment of the batch (that speaker's embedding,
+        style latent 0) and the log-F0 ratio of the two speakers' means."""
         utt = batch["utterance"]
         other = utt.roll(1)
-        shift = (self._log_f0[other] - self._log_f0[utt])[:, None]
-        f0 = batch["f0"][..., : cond.shape[-1]]
-        f0 = torch.where(f0 > 0, f0 * torch.exp(shift), f0)
-        cond = frame_conditioning(cond[:, :-3], f0, energy_db(batch["audio"])[..., : cond.shape[-1]])
-        zero = torch.zeros(len(utt), decoder.config.style_dim)
-        return decoder(cond, self._embeddings[other], zero)
+        voice = decoder.voice(self._embeddings[other], torch.zeros(len(utt), decoder.config.style_dim))
+        return voice, self._log_f0[other] - self._log_f0[utt]
+
+    def _convert(self, decoder: MelDecoder, batch, cond: torch.Tensor) -> torch.Tensor:
+        """Each segment rendered in the voice of the next segment of the batch, its F0 moved by the
+        difference of the speakers' mean log F0."""
+        voice, log_ratio = self._other_voice(decoder, batch)
+        return decoder.render(shift_pitch(cond, log_ratio), voice)
 
     def step(self, phase: str, models: Mapping[str, nn.Module], batch, carry: dict, step: int) -> StepOutput:
         if "mel_hat" not in carry:

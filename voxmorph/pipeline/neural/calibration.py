@@ -30,7 +30,7 @@ from voxmorph.audio.f0 import F0Tracker, HarvestF0, mel_frame_f0
 from voxmorph.audio.features import MEL_STD, log_mel
 from voxmorph.audio.io import iter_blocks
 from voxmorph.errors import VoiceError
-from voxmorph.models.decoder import VoiceConditioning, frame_conditioning, source_frames
+from voxmorph.models.decoder import frame_conditioning, round_trip, source_frames
 from voxmorph.voices.store import VoiceStore
 from voxmorph.voices.voice import Voice, VoiceAdapter
 
@@ -70,7 +70,7 @@ def calibrate_voice(voice: Voice, files: Sequence[str | Path], models: NeuralMod
     tracker = tracker or HarvestF0()
     zero_shot = models.zero_shot(voice)
     through = list(through or ())
-    away = [(models.zero_shot(v), float(np.exp(v.stats.log_f0_mean - voice.stats.log_f0_mean)))
+    away = [(models.zero_shot(v), torch.tensor([v.stats.log_f0_mean - voice.stats.log_f0_mean]))
             for v in through]
     total, frames = torch.zeros(N_MELS), 0
     t0 = time.process_time()
@@ -83,10 +83,11 @@ def calibrate_voice(voice: Voice, files: Sequence[str | Path], models: NeuralMod
             f0 = torch.from_numpy(mel_frame_f0(tracker, x))[None]
             n = f0.shape[-1]
             content, energy = source_frames(models.content, x, n)
+            cond = frame_conditioning(content, f0, energy)
             sound = energy[0] > energy.max() - SOUND_RANGE_DB
             real = log_mel(x)[:, :n]
-            for rebuilt in _round_trips(models, content, f0, energy, zero_shot, away):
-                total += (real - rebuilt)[:, sound].sum(-1)
+            for read in [round_trip(models.content, models.decoder, cond, *a) for a in away] or [cond]:
+                total += (real - models.decoder.render(read, zero_shot)[0])[:, sound].sum(-1)
                 frames += int(sound.sum())
     if frames == 0:
         raise VoiceError("no sound in the recordings to calibrate the voice on")
@@ -97,15 +98,3 @@ def calibrate_voice(voice: Voice, files: Sequence[str | Path], models: NeuralMod
             "cpu_seconds": round(time.process_time() - t0, 1)}
     return replace(voice, adapter=VoiceAdapter(models.decoder_id, arrays, info))
 
-
-def _round_trips(models: NeuralModels, content: torch.Tensor, f0: torch.Tensor, energy: torch.Tensor,
-                 voice: VoiceConditioning, away: Sequence[tuple[VoiceConditioning, float]]):
-    """The recording (``content (1, D, T)``, ``f0 (1, T)``, ``energy (1, T)``) rendered in ``voice``
-    after a round trip through each ``(other voice, F0 ratio)`` of ``away`` (or directly, if none)
-    -> log-mel ``(N_MELS, T)`` each."""
-    decoder = models.decoder
-    if not away:
-        yield decoder.render(frame_conditioning(content, f0, energy), voice)[0]
-    for other, ratio in away:
-        there, _ = models.content(decoder.render(frame_conditioning(content, f0 * ratio, energy), other))
-        yield decoder.render(frame_conditioning(there, f0, energy), voice)[0]
