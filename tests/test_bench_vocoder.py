@@ -29,3 +29,6 @@ def test_summary_and_markdown():
              "harvest_analysis": 30.0}
     md = render_markdown(summ, speed, {"steps": 10, "cpu_hours": 0.1}, 1.0)
     assert "| neural | 2 | 2.500 |" in md and "| neural (torch) | 300 | 200 | 3.00 |" in md
+    assert "Whole copy-synthesis path" not in md  # a report from before the path was timed
+    md = render_markdown(summ, {**speed, "neural_vocode": 6.0, "world_vocode": 4.0}, {"steps": 10}, 1.0)
+    assert "neural 6.0x real time, WORLD 4.0x; neural / WORLD speed 1.50" in md
