@@ -7,16 +7,17 @@ recording conditions), each file is resynthesised by:
 - ``neural``: the trained vocoder (what ``voxmorph vocode`` does);
 - ``world``: WORLD analysis and synthesis;
 - ``fitted (same noise)``: the vocoder's synthesis with its per-frame filters optimised directly
-  against the recording (the training losses, Adam, ``--fit-steps``), one fixed noise draw
+  against the recording (the default recipe's reconstruction losses: mel L1 and multi-resolution
+  STFT with its weights, no loudness weighting; Adam, ``--fit-steps``), one fixed noise draw
   throughout: the filters can shape that very draw, which no network can, so this bounds from above;
 - ``fitted (fresh noise)``: the same, with a new noise draw every step and another one to listen
-  to: the best filters any network could predict for this synthesis and these losses.
+  to: close to the best filters any network could predict for this synthesis and these losses.
 
 Then two swaps at the STFT (512 points, hop 128): a system's magnitudes with the recording's phase
 and the recording's magnitudes with the system's phase, which say whether its gap is in the
 spectral magnitudes or in the phase. DNSMOS OVRL/SIG/BAK and MCD against the recording.
 
-    python scripts/vocoder_ceiling.py --out runs/bench/vocoder_ceiling [--vcc] [--model DIR]
+    python scripts/vocoder_ceiling.py --out runs/bench/vocoder_ceiling [--vcc] [--model DIR] [--data DIR]
 """
 
 from __future__ import annotations
@@ -34,18 +35,18 @@ from voxmorph.eval.report import write_report
 from voxmorph.models.vocoder import MAX_LOG_GAIN, SourceFilterVocoder
 from voxmorph.pipeline.vocoder import NeuralVocoder, WorldVocoder
 from voxmorph.train import losses
+from voxmorph.train.vocoder import VocoderRecipeConfig
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 SECONDS = 4
 SWAP_FFT, SWAP_HOP = 512, 128
 
 
-def dev_files(vcc: bool) -> list[Path]:
+def dev_files(data: Path, vcc: bool) -> list[Path]:
     if vcc:
-        return [sorted((DATA / "vcc2016_train" / spk).glob("*.flac"))[i]
+        return [sorted((data / "vcc2016_train" / spk).glob("*.flac"))[i]
                 for spk in ("SF1", "SM1", "TF2", "TM3") for i in (3, 30, 70)]
-    lj = sorted((DATA / "ljspeech").rglob("*.flac"))[:6]
-    emo = [p for p in sorted((DATA / "emodb" / "wav").glob("*.flac")) if p.stem[:2] in ("03", "08")
+    lj = sorted((data / "ljspeech").rglob("*.flac"))[:6]
+    emo = [p for p in sorted((data / "emodb" / "wav").glob("*.flac")) if p.stem[:2] in ("03", "08")
            and p.stem[5] == "N"][:6]
     return lj + emo
 
@@ -64,6 +65,8 @@ def fitted(model: SourceFilterVocoder, x: np.ndarray, mel: torch.Tensor, f0: np.
         gains = model.log_gains(model.backbone(cond))
     gains.requires_grad_(True)
     opt = torch.optim.Adam([gains], 0.02)
+    recipe = VocoderRecipeConfig()
+    w = recipe.weights
 
     def render(src: torch.Tensor) -> torch.Tensor:
         return model.synthesise(gains.clamp(max=MAX_LOG_GAIN), pulses, src)[:, HOP : HOP + n]
@@ -73,7 +76,8 @@ def fitted(model: SourceFilterVocoder, x: np.ndarray, mel: torch.Tensor, f0: np.
 
     for _ in range(steps):
         y = render(draw() if fresh else noise)
-        loss = 15.0 * losses.mel_l1(y, target) + 2.0 * losses.multi_resolution_stft(y, target)
+        loss = (w["mel"] * losses.mel_l1(y, target, recipe.loudness)
+                + w["stft"] * losses.multi_resolution_stft(y, target))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -119,7 +123,8 @@ def render_markdown(rows: list[dict], files: list[Path], steps: int) -> str:
     systems = list(dict.fromkeys(r["system"] for r in rows))
     lines = ["# How far the source-filter synthesis can go", "",
              f"{len(files)} development files (first {SECONDS} s each): "
-             + ", ".join(sorted({p.parent.name for p in files})) + f"; filters fitted for {steps} steps.",
+             + ", ".join(sorted({f"{p.parts[-3]}/{p.parts[-2]}" for p in files}))
+             + f"; filters fitted for {steps} steps.",
              "", "| system | DNSMOS OVRL | SIG | BAK | MCD dB |", "|---|---:|---:|---:|---:|"]
     for s in systems:
         sub = [r for r in rows if r["system"] == s]
@@ -135,9 +140,10 @@ def main() -> None:
     ap.add_argument("--vcc", action="store_true", help="VCC2016 training files instead of LJSpeech/EmoDB")
     ap.add_argument("--model", type=Path, default=None, help="vocoder folder (default: the shipped one)")
     ap.add_argument("--fit-steps", type=int, default=300)
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     args = ap.parse_args()
     torch.set_num_threads(2)
-    files = dev_files(args.vcc)
+    files = dev_files(args.data, args.vcc)
     rows = run(files, args.model, args.fit_steps)
     md = render_markdown(rows, files, args.fit_steps)
     write_report(args.out, {"files": [str(p) for p in files], "fit_steps": args.fit_steps, "rows": rows}, md)

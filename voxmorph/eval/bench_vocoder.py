@@ -124,8 +124,10 @@ def speed(files, neural: NeuralVocoder) -> dict:
     )
     out["harvest_analysis"] = dur / _best_time(lambda: HarvestF0()(x, SAMPLE_RATE, 10.0))
     # the whole copy-synthesis path (what `voxmorph vocode` runs): analysis, then synthesis
+    world_vocoder = WorldVocoder()
+    out["vocode_threads"] = torch.get_num_threads()
     out["neural_vocode"] = dur / _best_time(lambda: neural.resynthesise(x))
-    out["world_vocode"] = dur / _best_time(lambda: WorldVocoder().resynthesise(x))
+    out["world_vocode"] = dur / _best_time(lambda: world_vocoder.resynthesise(x))
     return out
 
 
@@ -174,10 +176,10 @@ def render_markdown(summary: dict, sp: dict, card: dict, minutes: float) -> str:
               f"| (Harvest F0 analysis, for scale) | {sp['harvest_analysis']:.0f} | | |", ""]
     if "neural_vocode" in sp:
         nv, wv = sp["neural_vocode"], sp["world_vocode"]
-        lines += ["Whole copy-synthesis path (analysis with Harvest F0, then synthesis; torch at 2 threads): "
-                  f"neural {nv:.1f}x real time, WORLD {wv:.1f}x; neural / WORLD speed {nv / wv:.2f}.", ""]
-    lines += [
-              f"Machine: {platform.machine()}, {torch.get_num_threads()} cores seen by torch. "
+        lines += [f"Whole copy-synthesis path (analysis with Harvest F0, then synthesis; torch at "
+                  f"{sp.get('vocode_threads', '?')} threads): neural {nv:.1f}x real time, WORLD {wv:.1f}x; "
+                  f"neural / WORLD speed {nv / wv:.2f}.", ""]
+    lines += [f"Machine: {platform.machine()}, {torch.get_num_threads()} cores seen by torch. "
               f"Benchmark time {minutes:.1f} min.", ""]
     return "\n".join(lines)
 
