@@ -20,16 +20,17 @@ from voxmorph.audio.io import load_audio
 from voxmorph.audio.yin import yin_f0
 from voxmorph.pipeline.world.stream import FRAME_HOP
 from voxmorph.serve.app import HEADER, create_app
+from voxmorph.serve.limits import ServerLimits
 
 CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.mark.parametrize("model,hop", [("neural", 160), ("world", FRAME_HOP)])
 def test_websocket_converts_and_echoes_timestamps(male_audio, model, hop):
-    client = TestClient(create_app(model=model))
-    info = client.get("/api/voices").json()
-    assert "vcc-tf1" in info["voices"] and info["model"] == model and info["delay_ms"] > 0
-    assert "voxmorph live" in client.get("/").text
+    client = TestClient(create_app(model=model, limits=ServerLimits(live_streams=2)))
+    info = client.get("/api/status").json()
+    assert info["default_voice"] == "vcc-tf1" and info["model"] == model and info["delay_ms"] > 0
+    assert "<title>voxmorph</title>" in client.get("/").text
     with client.websocket_connect("/ws/live?voice=vcc-tf1") as ws:
         out = []
         for i in range(0, SAMPLE_RATE, 160):
@@ -43,7 +44,7 @@ def test_websocket_converts_and_echoes_timestamps(male_audio, model, hop):
 
 
 def test_websocket_unknown_voice_is_reported():
-    client = TestClient(create_app(model="world"))
+    client = TestClient(create_app(model="world", limits=ServerLimits(live_streams=1)))
     with client.websocket_connect("/ws/live?voice=nobody") as ws:
         assert "nobody" in ws.receive_json()["error"]
 

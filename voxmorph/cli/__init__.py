@@ -13,7 +13,7 @@ import click
 import typer
 
 from voxmorph import __version__
-from voxmorph.cli import bench, convert, data, emotions, eval, live, speak, train, voice
+from voxmorph.cli import bench, convert, data, emotions, eval, live, serve, speak, train, voice
 from voxmorph.cli.common import make_typer
 from voxmorph.errors import UserError
 
@@ -42,7 +42,7 @@ app.command()(convert.vocode)
 app.command()(convert.transcribe)
 app.command()(live.live)
 app.command()(live.devices)
-app.command()(live.serve)
+app.command()(serve.serve)
 app.add_typer(eval.app, name="eval")
 app.add_typer(bench.app, name="bench")
 app.add_typer(train.app, name="train")

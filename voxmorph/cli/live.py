@@ -115,23 +115,3 @@ def _live_devices(engine, input_device, output_device, monitor: bool, seconds: f
         except KeyboardInterrupt:
             pass
         typer.echo("", err=True)
-
-
-def serve(
-    host: Annotated[str, typer.Option(
-        help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    voice: Annotated[str, typer.Option(help="Voice selected when the page opens.")] = "vcc-tf1",
-    gate: Annotated[bool, typer.Option(help="Silence everything that is not speech.")] = True,
-    model: ModelOption = "neural",
-):
-    """Serve the browser live page and its WebSocket API (open http://HOST:PORT/)."""
-    import uvicorn
-
-    from voxmorph.pipeline.converters import for_streaming
-    from voxmorph.serve.app import create_app
-
-    for_streaming()
-    app_ = create_app(default_voice=voice, gate=gate, model=model)  # an unknown voice or model fails here
-    typer.echo(f"voxmorph live page on http://{host}:{port}/ ({model} converter)", err=True)
-    uvicorn.run(app_, host=host, port=port, log_level="warning")

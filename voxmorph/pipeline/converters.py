@@ -44,11 +44,13 @@ def for_streaming() -> None:
 def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str = "harvest",
                       denoise: bool = False, mapping: MappingOptions | None = None,
                       emotion: str | None = None, intensity: float | None = None,
-                      keep_emotion: bool = False, learned_prosody: bool = False):
+                      keep_emotion: bool = False, learned_prosody: bool = False,
+                      models: NeuralModels | None = None):
     """A converter for files (``convert(x)``, ``convert_stream(blocks)``, ``reset()``); with
     ``emotion``, the neural one re-emotes the speech at ``intensity`` (default 1); with
     ``keep_emotion``, it keeps the source's pitch level against its speaker's predicted neutral;
-    ``learned_prosody``: the emotion's contours from the learned prosody model."""
+    ``learned_prosody``: the emotion's contours from the learned prosody model; ``models``: already
+    loaded :class:`NeuralModels` (default: the shipped ones, loaded now)."""
     check_choice(model, vocoder)
     options = ConversionOptions(mapping or MappingOptions(), f0_tracker=f0, denoise=denoise,
                                 keep_emotion=keep_emotion)
@@ -60,7 +62,7 @@ def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str
         from voxmorph.pipeline.neural.offline import NeuralConverter
 
         expression = Expression.of(emotion, intensity, learned=learned_prosody)
-        return NeuralConverter(target, NeuralModels.load(), options, expression)
+        return NeuralConverter(target, models or NeuralModels.load(), options, expression)
     from voxmorph.pipeline.world.offline import WorldConverter
 
     if vocoder == "neural":
