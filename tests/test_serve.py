@@ -85,10 +85,7 @@ def test_browser_page_streams_the_microphone_and_plays_converted_audio(server, m
     x = load_audio(male_wav)
     sf.write(mic, x, SAMPLE_RATE, subtype="PCM_16")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={mic}", "--autoplay-policy=no-user-gesture-required"])
+        browser = _chromium(p, mic)
         page = browser.new_page()
         page.goto(server)
         page.wait_for_function("document.querySelectorAll('#voice option').length > 0")
@@ -111,3 +108,71 @@ def test_browser_page_streams_the_microphone_and_plays_converted_audio(server, m
     f_in, f_out = yin_f0(x, FRAME_HOP), yin_f0(y, FRAME_HOP)
     # VCTK male in, VCC female voice out: the pitch that comes back is far higher
     assert np.median(f_out[f_out > 0]) > 1.5 * np.median(f_in[f_in > 0])
+
+
+def _chromium(p, mic: Path):
+    return p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={mic}", "--autoplay-policy=no-user-gesture-required"])
+
+
+@pytest.mark.slow
+def test_browser_app_convert_speak_and_voices_tabs(server, male_wav, female_wav, female_wav2, tmp_path):
+    """Convert a take recorded from the (fake) microphone, speak text with an emotion, enrol a voice
+    from uploaded files and delete it: each tab through the page, as a user would."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    mic = tmp_path / "mic.wav"
+    sf.write(mic, load_audio(male_wav), SAMPLE_RATE, subtype="PCM_16")
+    with sync_playwright() as p:
+        browser = _chromium(p, mic)
+        page = browser.new_page()
+        page.on("dialog", lambda d: d.accept())
+        page.goto(server)
+        page.wait_for_function("document.querySelectorAll('#conv-voice option').length > 0")
+
+        page.click("button[data-tab=convert]")
+        page.select_option("#conv-voice", "vcc-tf1")
+        page.click("#conv-record")
+        page.wait_for_timeout(4000)
+        page.click("#conv-stop")
+        page.wait_for_function("window.voxmorph.inputPitch !== null")
+        page.click("#conv-go")
+        page.wait_for_function("window.voxmorph.converted !== null || window.voxmorph.error", timeout=120000)
+        conv = page.evaluate("() => ({error: window.voxmorph.error, size: window.voxmorph.converted, "
+                             "inp: window.voxmorph.inputPitch, out: window.voxmorph.outputPitch})")
+        assert conv["error"] is None and conv["size"] > 44
+        f_in = np.array([f for f in conv["inp"] if f > 0])
+        f_out = np.array([f for f in conv["out"] if f > 0])
+        assert f_in.size > 10 and np.median(f_out) > 1.4 * np.median(f_in)  # the plots show the raised pitch
+        assert page.get_attribute("#conv-download", "href").startswith("blob:")
+
+        page.click("button[data-tab=speak]")
+        page.fill("#speak-text", "The weather is lovely today.")
+        page.select_option("#speak-emotion", "happy")
+        page.fill("#speak-intensity", "0.5")
+        page.click("#speak-go")
+        page.wait_for_function("window.voxmorph.spoken !== null || window.voxmorph.error", timeout=120000)
+        assert page.evaluate("window.voxmorph.error") is None
+        assert page.evaluate("window.voxmorph.spoken") > 44 + 2 * SAMPLE_RATE  # over a second of speech
+
+        page.click("button[data-tab=voices]")
+        page.wait_for_selector("#voice-rows tr")
+        page.set_input_files("#enrol-files", [str(female_wav), str(female_wav2)])
+        page.fill("#enrol-name", "anna")
+        page.click("#enrol-go")
+        page.wait_for_function("window.voxmorph.enrolled !== null || window.voxmorph.error", timeout=240000)
+        assert page.evaluate("window.voxmorph.error") is None
+        page.wait_for_selector("button[data-voice=anna]")
+        assert page.locator("#speak-voice option[value=anna]").count() == 1  # offered in every tab
+        page.click("button[data-voice=anna]")
+        page.wait_for_selector("button[data-voice=anna]", state="detached")
+        page.fill("#enrol-name", ".hidden")
+        page.set_input_files("#enrol-files", [str(female_wav)])
+        page.click("#enrol-go")
+        page.wait_for_function("window.voxmorph.error !== null")
+        assert "invalid voice name" in page.inner_text("#error")  # the server's message, shown
+        browser.close()
