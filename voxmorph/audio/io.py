@@ -79,7 +79,8 @@ def iter_blocks(
     try:
         with sf.SoundFile(str(info.path)) as f:
             for raw in f.blocks(blocksize=block, dtype="float32", always_2d=True):
-                chunk = to_mono(raw)
+                with np.errstate(over="ignore", invalid="ignore"):  # huge samples: caught just below
+                    chunk = to_mono(raw)
                 if not np.isfinite(chunk).all():
                     raise AudioError(f"{info.path}: contains NaN or infinite samples")
                 yield resampler.process(chunk)

@@ -195,3 +195,46 @@ def bench_emotion(
     write_report(out, {**r, "summary": summarise(r)}, markdown)
     typer.echo(markdown(r).rstrip())
     typer.echo(f"report in {out}.md")
+
+
+@app.command("serve")
+def bench_serve(
+    data: Annotated[Path, typer.Option(help="The vcc2018_eval folder (the speech clients send).")]
+    = DATA_ROOT / "vcc2018_eval",
+    out: Annotated[Path, typer.Option(help="Report path: writes OUT.json, OUT.md, OUT.memory.png.")]
+    = REPORTS / "serve",
+    seconds: Annotated[float, typer.Option(help="Length of the run.")] = 60.0,
+    clients: Annotated[int, typer.Option(help="Concurrent HTTP clients.")] = 8,
+    streams: Annotated[int | None, typer.Option(
+        help="Live streams to attempt (default: twice what the server admits).")] = None,
+    model: ModelOption = "neural",
+    workers: Annotated[int, typer.Option(help="The server's HTTP workers.")] = 1,
+    queue: Annotated[int, typer.Option(help="The server's job queue.")] = 4,
+):
+    """Start a real server on loopback and load it: live streams at real-time pace (twice what it
+    admits) plus HTTP clients; report refusals, errors, degraded live blocks, latency and memory."""
+    from voxmorph.eval.bench_serve import run_bench_serve
+
+    if seconds <= 0 or clients < 0 or (streams is not None and streams < 0):
+        raise UserError("--seconds must be positive; --clients and --streams cannot be negative")
+    speech = corpus(data, "VCC2SM1") / "VCC2SM1" / "30001.wav"
+    if not speech.exists():
+        speech = sorted((data / "VCC2SM1").glob("*.*"))[0]
+    typer.echo(run_bench_serve(speech, out, seconds, clients, streams, model, workers, queue).rstrip())
+
+
+@app.command("fuzz")
+def bench_fuzz(
+    out: Annotated[Path, typer.Option(help="Report path: writes OUT.json and OUT.md.")] = REPORTS / "fuzz",
+    examples: Annotated[int, typer.Option(help="Generated cases per target (per API operation).")] = 2000,
+):
+    """Fuzz the audio decoder, the voice-folder loader and every HTTP API operation (schemathesis)
+    with a long budget; a failure prints the smallest input that breaks the property."""
+    from voxmorph.eval.fuzz import run_fuzz
+
+    if examples < 1:
+        raise UserError("--examples must be at least 1")
+    md, failures = run_fuzz(out, examples)
+    typer.echo(md.rstrip())
+    if failures:
+        raise UserError(f"{failures} fuzz target(s) failed; the report names the inputs")

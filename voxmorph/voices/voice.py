@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -144,6 +145,8 @@ def load_voice(folder: Path) -> Voice:
     name = folder.name
     try:
         meta = json.loads((folder / "voice.json").read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("voice.json does not hold an object")
         if meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"format version {meta.get('format_version')} is not {FORMAT_VERSION}")
         with np.load(folder / "stats.npz", allow_pickle=False) as z:
@@ -162,7 +165,7 @@ def load_voice(folder: Path) -> Voice:
     except FileNotFoundError as err:
         raise VoiceError(f"voice '{name}' is damaged: missing {Path(err.filename).name}"
                          f" in {folder}; remove it and enrol it again") from None
-    except (ValueError, KeyError, TypeError, OSError) as err:
+    except (ValueError, KeyError, TypeError, OSError, EOFError, zipfile.BadZipFile) as err:
         raise VoiceError(f"voice '{name}' is damaged ({err}); remove it and enrol it again") from None
     return Voice(meta["name"], stats, arrays["embedding"].astype(np.float32), info, folder, adapter)
 
