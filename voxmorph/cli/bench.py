@@ -230,10 +230,13 @@ def bench_fuzz(
 ):
     """Fuzz the audio decoder, the voice-folder loader and every HTTP API operation (schemathesis)
     with a long budget; a failure prints the smallest input that breaks the property."""
-    from voxmorph.eval.fuzz import run_fuzz
-
     if examples < 1:
         raise UserError("--examples must be at least 1")
+    try:
+        from voxmorph.eval.fuzz import run_fuzz
+    except ImportError as err:
+        raise UserError(f"bench fuzz needs the development extras ({err.name} is missing): "
+                        "pip install -e '.[dev]'") from None
     md, failures = run_fuzz(out, examples)
     typer.echo(md.rstrip())
     if failures:
