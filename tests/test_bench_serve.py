@@ -14,7 +14,7 @@ from voxmorph.eval.bench_serve import run_bench_serve
 @pytest.mark.slow
 def test_bench_serve_loads_a_real_server_and_reports(male_wav, tmp_path):
     out = tmp_path / "serve"
-    md = run_bench_serve(male_wav, out, seconds=8, clients=2, model="world")
+    md = run_bench_serve(male_wav, out, seconds=8, clients=2, model="world", baseline_seconds=2)
     data = json.loads(out.with_suffix(".json").read_text())
     capacity = data["status_start"]["live"]["capacity"]
     live = data["live"]
@@ -26,7 +26,8 @@ def test_bench_serve_loads_a_real_server_and_reports(male_wav, tmp_path):
     assert all(h["errors"] == 0 for h in data["http"].values())
     assert sum(h["ok"] for h in data["http"].values()) >= 2
     assert len(data["memory"]) >= 5 and out.with_suffix(".memory.png").exists()
-    assert "| admitted |" in md and "Memory" in md
+    assert [s["blocks"] for s in data["live_alone"]] == [200] * capacity
+    assert "| admitted, under load |" in md and "| alone first" in md and "Memory" in md
 
 
 def test_bench_serve_and_fuzz_refuse_bad_options(tmp_path):

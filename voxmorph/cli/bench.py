@@ -210,17 +210,18 @@ def bench_serve(
     model: ModelOption = "neural",
     workers: Annotated[int, typer.Option(help="The server's HTTP workers.")] = 1,
     queue: Annotated[int, typer.Option(help="The server's job queue.")] = 4,
+    baseline_seconds: Annotated[float, typer.Option(
+        help="First, the admitted streams alone for this long (0: skip).")] = 30.0,
 ):
     """Start a real server on loopback and load it: live streams at real-time pace (twice what it
     admits) plus HTTP clients; report refusals, errors, degraded live blocks, latency and memory."""
     from voxmorph.eval.bench_serve import run_bench_serve
 
-    if seconds <= 0 or clients < 0 or (streams is not None and streams < 0):
+    if seconds <= 0 or clients < 0 or baseline_seconds < 0 or (streams is not None and streams < 0):
         raise UserError("--seconds must be positive; --clients and --streams cannot be negative")
-    speech = corpus(data, "VCC2SM1") / "VCC2SM1" / "30001.wav"
-    if not speech.exists():
-        speech = sorted((data / "VCC2SM1").glob("*.*"))[0]
-    typer.echo(run_bench_serve(speech, out, seconds, clients, streams, model, workers, queue).rstrip())
+    speech = sorted((corpus(data, "VCC2SM1") / "VCC2SM1").glob("*.*"))[0]
+    typer.echo(run_bench_serve(speech, out, seconds, clients, streams, model, workers, queue,
+                               baseline_seconds).rstrip())
 
 
 @app.command("fuzz")

@@ -23,9 +23,10 @@ def serve(
         "?token=TOKEN on the WebSocket (the page asks for it once).")] = None,
     live_streams: Annotated[int | None, typer.Option(
         help="Live streams admitted at once (default: measured at start, as many as fit in "
-        "--live-load of the CPU).")] = None,
+        "--live-load of one core).")] = None,
     live_load: Annotated[float, typer.Option(
-        help="Share of all cores the live streams may take together.")] = 0.5,
+        help="Share of one core the live streams may take together (they share the server's "
+        "interpreter).")] = 0.4,
     workers: Annotated[int, typer.Option(help="HTTP jobs (convert, speak, enrol) run at once, each "
                                          "in a lower-priority process.")] = 1,
     queue: Annotated[int, typer.Option(help="HTTP jobs that may wait; more get 429.")] = 4,
@@ -64,4 +65,17 @@ def serve(
     typer.echo(f"voxmorph on http://{host}:{port}/ ({model} converter; {s['capacity']} live stream(s) "
                f"admitted{cost}; {workers} HTTP worker(s), queue {queue})", err=True)
     app.pool.warm()
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=limits.ws_message_bytes)
+    import os
+
+    if app.pool.server_cpus:  # the workers keep to the last core; the live streams have the rest
+        os.sched_setaffinity(0, app.pool.server_cpus)
+    import gc
+
+    gc.freeze()  # the models' objects out of the collector's way: no long full collections mid-stream
+    import sys
+
+    # a live reply passes the GIL between the event loop and the stream's thread several times;
+    # with the default 5 ms switch interval, a busy HTTP thread makes each hand-over wait that long
+    sys.setswitchinterval(0.0005)
+    # uvicorn drops a message over twice the limit itself; up to that, the app answers with the limit
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws_max_size=2 * limits.ws_message_bytes)

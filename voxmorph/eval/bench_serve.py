@@ -7,14 +7,18 @@ busy (convert uploads, speak requests, voice lists), each waiting for its answer
 ``Retry-After`` when refused) before the next request. Recorded:
 
 - live: which streams were admitted and how the others were refused (close code, message); per
-  admitted stream the reply times (from the moment the block was due to be sent) and **degraded
-  blocks** — replies more than :data:`JITTER_MS` later than the stream's median reply, which a
-  player whose buffer covers that much jitter would have played as a gap — and streams the
-  server dropped;
+  admitted stream the reply times (from the moment the block was sent) and **degraded blocks** —
+  replies more than :data:`JITTER_MS` later than the stream's median reply, which a player whose
+  buffer covers that much jitter would have played as a gap — and streams the server dropped.
+  The client shares the server's cores (a browser elsewhere would not), so how late it sent
+  blocks against their schedule is reported beside it, with the count of blocks late when
+  measured from the schedule (its lateness included), and the server's own count of replies
+  that left it over 50 ms after their message arrived;
 - HTTP: per kind, answers, refusals (429/503, each checked for a JSON message and
   ``Retry-After``), errors (any 5xx, a malformed refusal, a failed connection) and latency
   percentiles;
-- memory: resident memory of the server and its workers, sampled every second (curve plotted).
+- memory: resident memory of the server and its workers, sampled every second from the HTTP
+  client process (curve plotted).
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ from voxmorph.eval.report import write_report
 
 BLOCK = 160
 JITTER_MS = 50.0
+CLIENT_NICE = 10
+"""The HTTP clients stand for people on other machines; on the server's own two cores they run at
+lower priority so that they load the server, not compete with it for the CPU."""
 HEADER = struct.Struct("<d")
 SENTENCES = ["The meeting starts at ten, so please be on time.", "Could you send me the report by Friday?",
              "It rained all day, but the evening was lovely.", "Thank you for calling; how can I help?"]
@@ -93,6 +100,7 @@ async def live_client(url: str, x: np.ndarray, seconds: float, offset: int) -> d
     loop = asyncio.get_running_loop()
     n = int(seconds * SAMPLE_RATE / BLOCK)
     arrivals: dict[int, float] = {}
+    sent: dict[int, float] = {}
     errors: list[str] = []
     try:
         async with websockets.connect(url.replace("http", "ws") + "/ws/live", max_size=None) as ws:
@@ -103,6 +111,7 @@ async def live_client(url: str, x: np.ndarray, seconds: float, offset: int) -> d
                     await asyncio.sleep(max(0.0, t0 + k * BLOCK / SAMPLE_RATE - loop.time()))
                     i = (offset + k * BLOCK) % (x.size - BLOCK)
                     await ws.send(HEADER.pack(float(k)) + x[i : i + BLOCK].tobytes())
+                    sent[k] = loop.time()
 
             sender = asyncio.ensure_future(send())
             try:
@@ -122,11 +131,13 @@ async def live_client(url: str, x: np.ndarray, seconds: float, offset: int) -> d
     except (OSError, asyncio.TimeoutError) as err:
         return {"admitted": bool(arrivals), "dropped": True, "code": None, "message": repr(err),
                 "blocks": len(arrivals)}
-    sched = {k: t0 + k * BLOCK / SAMPLE_RATE for k in arrivals}
-    rtt = np.array([arrivals[k] - sched[k] for k in sorted(arrivals)])
+    keys = sorted(k for k in arrivals if k in sent)
+    rtt = np.array([arrivals[k] - sent[k] for k in keys])
+    late = np.array([sent[k] - (t0 + k * BLOCK / SAMPLE_RATE) for k in keys])
     degraded = int(np.sum(rtt > np.median(rtt) + JITTER_MS / 1000))
     return {"admitted": True, "dropped": False, "blocks": len(arrivals), "degraded": degraded,
-            "errors": errors, "rtt_ms": _percentiles(1000 * rtt)}
+            "errors": errors, "rtt_ms": _percentiles(1000 * rtt), "send_late_ms": _percentiles(1000 * late),
+            "degraded_from_schedule": int(np.sum(rtt + late > np.median(rtt + late) + JITTER_MS / 1000))}
 
 
 def _percentiles(v) -> dict:
@@ -137,9 +148,18 @@ def _percentiles(v) -> dict:
             "p99": round(float(np.percentile(v, 99)), 1), "max": round(float(v.max()), 1)}
 
 
-def http_load(url: str, upload: bytes, seconds: float, clients: int, model: str) -> list[dict]:
-    """Runs in its own process: ``clients`` concurrent clients for ``seconds``; one record per request."""
+def http_load(url: str, upload: bytes, seconds: float, clients: int, model: str,
+              server_pid: int) -> tuple[list[dict], list]:
+    """Runs in its own process, away from the live clients: ``clients`` concurrent HTTP clients for
+    ``seconds`` (one record per request) and the server's memory, sampled every second."""
     import httpx
+
+    os.nice(CLIENT_NICE)
+    memory: list = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample_memory, args=(server_pid, stop, memory, time.monotonic()),
+                               daemon=True)
+    sampler.start()
 
     async def one(i: int, client: httpx.AsyncClient, records: list) -> None:
         kinds = ("convert", "speak", "voices")
@@ -175,7 +195,10 @@ def http_load(url: str, upload: bytes, seconds: float, clients: int, model: str)
             await asyncio.gather(*(one(i, client, records) for i in range(clients)))
         return records
 
-    return asyncio.run(main())
+    records = asyncio.run(main())
+    stop.set()
+    sampler.join()
+    return records, memory
 
 
 def _refusal_ok(rec: dict) -> bool:
@@ -199,7 +222,7 @@ def summarise_http(records: list[dict]) -> dict:
 
 def run_bench_serve(speech: Path, out: Path, seconds: float = 60.0, clients: int = 8,
                     streams: int | None = None, model: str = "neural", workers: int = 1,
-                    queue: int = 4) -> str:
+                    queue: int = 4, baseline_seconds: float = 30.0) -> str:
     from voxmorph.audio.io import load_audio, save_audio
 
     x = load_audio(speech)
@@ -215,22 +238,18 @@ def run_bench_serve(speech: Path, out: Path, seconds: float = 60.0, clients: int
 
             status = httpx.get(url + "/api/status").json()
             n_streams = streams if streams is not None else max(2 * status["live"]["capacity"], 1)
-            memory: list = []
-            stop = threading.Event()
-            t0 = time.monotonic()
-            sampler = threading.Thread(target=sample_memory, args=(proc.pid, stop, memory, t0), daemon=True)
-            sampler.start()
+
+            async def live_all(n: int, length: float):
+                return await asyncio.gather(*(live_client(url, x, length, i * 7919 * BLOCK)
+                                              for i in range(n)))
+
+            # the same streams with no HTTP load first: what this machine does to them by itself
+            capacity = status["live"]["capacity"]
+            alone = asyncio.run(live_all(capacity, baseline_seconds)) if baseline_seconds and capacity else []
             with ProcessPoolExecutor(1) as pool:
-                http = pool.submit(http_load, url, upload, seconds, clients, model)
-
-                async def live_all():
-                    return await asyncio.gather(*(live_client(url, x, seconds, i * 7919 * BLOCK)
-                                                  for i in range(n_streams)))
-
-                live = asyncio.run(live_all())
-                records = http.result()
-            stop.set()
-            sampler.join()
+                http = pool.submit(http_load, url, upload, seconds, clients, model, proc.pid)
+                live = asyncio.run(live_all(n_streams, seconds))
+                records, memory = http.result()
             end_status = httpx.get(url + "/api/status").json()
         finally:
             proc.terminate()
@@ -239,8 +258,10 @@ def run_bench_serve(speech: Path, out: Path, seconds: float = 60.0, clients: int
             except subprocess.TimeoutExpired:
                 proc.kill()
     data = {"seconds": seconds, "clients": clients, "model": model, "workers": workers, "queue": queue,
-            "jitter_ms": JITTER_MS, "speech": str(speech), "status_start": status, "status_end": end_status,
-            "live": live, "http": summarise_http(records), "memory": memory, "cores": os.cpu_count()}
+            "jitter_ms": JITTER_MS, "client_nice": CLIENT_NICE, "speech": str(speech),
+            "status_start": status, "status_end": end_status,
+            "live": live, "live_alone": alone, "baseline_seconds": baseline_seconds,
+            "http": summarise_http(records), "memory": memory, "cores": os.cpu_count()}
     _plot_memory(memory, out.with_suffix(".memory.png"))
     data["memory_plot"] = out.with_suffix(".memory.png").name
     write_report(out, data, render_markdown)
@@ -280,7 +301,8 @@ def render_markdown(d: dict) -> str:
     lines = ["# Server under load", "",
              f"`voxmorph serve --model {d['model']} --workers {d['workers']} --queue {d['queue']}` on "
              f"loopback, {d['seconds']:g} s, {d['cores']} cores; {len(live)} live streams attempted at once "
-             f"at real-time pace, {d['clients']} HTTP clients (convert / speak / voices in turn).", "",
+             f"at real-time pace, {d['clients']} HTTP clients (convert / speak / voices in turn, in a "
+             f"process at nice {d.get('client_nice', 0)}: they stand for other machines).", "",
              f"Live admission: one stream measured at {cap['cost_rtf']} of a core; "
              f"{cap['capacity']} admitted by the server's rule.", "",
              f"| live | streams | blocks | degraded (> {d['jitter_ms']:g} ms over the median) | dropped "
@@ -290,9 +312,24 @@ def render_markdown(d: dict) -> str:
     dropped = sum(bool(s.get("dropped")) for s in admitted)
     rtts = " ; ".join(" / ".join(str(s["rtt_ms"].get(k)) for k in ("p50", "p95", "p99", "max"))
                       for s in admitted if s.get("rtt_ms"))
-    lines.append(f"| admitted | {len(admitted)} | {blocks} | {degraded} | {dropped} | {rtts} |")
+    alone = d.get("live_alone") or []
+    if alone:
+        a_rtts = " ; ".join(" / ".join(str(s["rtt_ms"].get(k)) for k in ("p50", "p95", "p99", "max"))
+                            for s in alone if s.get("rtt_ms"))
+        lines.append(f"| alone first ({d['baseline_seconds']:g} s, no HTTP load) | "
+                     f"{sum(s['admitted'] for s in alone)} | {sum(s.get('blocks', 0) for s in alone)} | "
+                     f"{sum(s.get('degraded', 0) for s in alone)} | "
+                     f"{sum(bool(s.get('dropped')) for s in alone)} | {a_rtts} |")
+    lines.append(f"| admitted, under load | {len(admitted)} | {blocks} | {degraded} | {dropped} | {rtts} |")
+    late = " ; ".join(str(s["send_late_ms"].get("p99")) for s in admitted if s.get("send_late_ms"))
+    from_schedule = sum(s.get("degraded_from_schedule", 0) for s in admitted)
+    end = d["status_end"]["live"]
     codes = sorted({str(s.get("code")) for s in refused})
     lines.append(f"| refused | {len(refused)} | | | | close code {', '.join(codes) or '-'} |")
+    lines += ["", f"The client's own sending lateness, p99: {late or '-'} ms; blocks late measured from "
+              f"their schedule (that lateness included): {from_schedule}. The server's count of replies "
+              f"leaving it over 50 ms after their message: {end['slow_blocks']} of {end['blocks']} "
+              f"(slowest {end['slowest_ms']} ms)."]
     if refused:
         lines += ["", f"Refusal message: \"{refused[0].get('message')}\""]
     lines += ["", "| HTTP | requests | answered | refused 429/503 | errors | other 4xx "

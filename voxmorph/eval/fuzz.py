@@ -185,7 +185,9 @@ def run_fuzz(out: Path, examples: int) -> tuple[str, int]:
         try:
             rows.append({"target": name, **run(), "failure": None})
         except Exception as err:  # the property broke: keep the counterexample for the report
-            rows.append({"target": name, "cases": None, "failure": f"{type(err).__name__}: {err}"[:2000]})
+            notes = "\n".join(getattr(err, "__notes__", []))  # hypothesis' falsifying example
+            rows.append({"target": name, "cases": None,
+                         "failure": f"{type(err).__name__}: {err}\n{notes}"[:3000]})
 
     with tempfile.TemporaryDirectory(prefix="voxmorph-fuzz-") as tmp:
         tmp = Path(tmp)

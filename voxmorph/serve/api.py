@@ -99,9 +99,20 @@ def router(ctx: ApiContext) -> APIRouter:
             raise HttpError(404, f"unknown voice '{name}' (GET /api/voices lists them)")
         return name
 
+    rows: dict[str, tuple[tuple, dict]] = {}  # name -> (what its voice.json was, its row)
+
+    def cached_row(name: str) -> dict:
+        """A voice's row, re-read only when its voice.json changed (loading every voice on every
+        list would hold the GIL the live streams need)."""
+        stamp = tuple((str(f), f.stat().st_mtime_ns) for base in (store.user_dir, store.builtin_dir)
+                      if (f := base / name / "voice.json").exists())
+        if name not in rows or rows[name][0] != stamp:
+            rows[name] = (stamp, voice_row(store, name))
+        return rows[name][1]
+
     @api.get("/voices", summary="The voices and what each can do")
     def voices() -> dict:
-        return {"voices": [voice_row(store, n) for n in store.names()], "model": ctx.model}
+        return {"voices": [cached_row(n) for n in store.names()], "model": ctx.model}
 
     @api.post("/voices/{name}", status_code=201, summary="Enrol a voice from a few recordings")
     async def enrol(name: str,
@@ -121,7 +132,7 @@ def router(ctx: ApiContext) -> APIRouter:
                 summary = await pool.run(workers.enrol_job, voices_dir, name, paths, description, replace)
             except UserError as err:
                 raise _named(err, Path(tmp), "a recording") from None
-        return voice_row(store, summary["name"])
+        return cached_row(summary["name"])
 
     @api.delete("/voices/{name}", summary="Delete an enrolled voice")
     def delete(name: str) -> dict:

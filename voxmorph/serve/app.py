@@ -125,7 +125,7 @@ def create_app(store: VoiceStore | None = None, default_voice: str = "vcc-tf1", 
             return converters[name]
 
     first = converter_for(default_voice)  # an unknown voice or model fails here, not on a connection
-    admission = LiveAdmission.measure(first, limits.live_load, limits.live_streams)
+    admission = LiveAdmission.measure(first, limits.live_load, limits.live_streams, gate)
     pool = pool or WorkPool(limits.workers, limits.queue)
     live = LiveEndpoint(converter_for, admission, limits, gate)
 

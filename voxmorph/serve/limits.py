@@ -30,9 +30,10 @@ class ServerLimits:
     """HTTP jobs that may wait for a worker; one more gets 429 with Retry-After."""
     live_streams: int | None = None
     """Live streams admitted at once; None: as many as the measured cost per stream fits in
-    :attr:`live_load` of the machine's cores."""
-    live_load: float = 0.5
-    """Share of the CPU the live streams may take together (the rest is for HTTP jobs)."""
+    :attr:`live_load` of one core (the streams share the server's interpreter)."""
+    live_load: float = 0.4
+    """Share of one core the live streams may take together, leaving headroom for the server's
+    own work and for a stream's cost rising under load."""
     ws_message_kb: float = 64.0
     """Largest WebSocket message, in KiB (one second of 16 kHz float32 audio is 62.5 KiB)."""
     idle_seconds: float = 30.0

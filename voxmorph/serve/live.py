@@ -115,5 +115,7 @@ class LiveEndpoint:
             if not np.isfinite(samples).all():
                 await ws.send_json({"error": "the samples hold NaN or infinite values"})
                 continue
+            started = time.monotonic()
             y = await loop.run_in_executor(self.pool, session.process, samples)
             await ws.send_bytes(msg[: HEADER.size] + y.astype(np.float32).tobytes())
+            self.admission.record_block(time.monotonic() - started)

@@ -35,6 +35,8 @@ from voxmorph.serve.limits import HttpError
 
 WORKER_NICE = 10
 """How much lower the workers' scheduling priority is than the server's (``nice``)."""
+ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+"""Set (unless already set) before the workers are spawned, which read them at start."""
 SPEAK_CHUNK_TIMEOUT_S = 600.0
 """Longest wait for the next sentence of a spoken text before the request is given up."""
 
@@ -46,6 +48,10 @@ class WorkPool:
 
     def __init__(self, workers: int, queue: int):
         self.workers, self.queue = workers, queue
+        cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.worker_cpus = {cpus[-1]} if len(cpus) > 1 else set()
+        """The core the workers are kept on (the last one), so live streams have the others."""
+        self.server_cpus = set(cpus[:-1])
         self._ctx = mp.get_context("spawn")
         self._results = self._ctx.Queue()  # (job id, chunk or None at the end) from streaming jobs
         self._streams: dict[int, queue_module.Queue] = {}
@@ -58,8 +64,10 @@ class WorkPool:
         self._mean_s = 5.0
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        for name in ONE_THREAD:  # the workers' numeric libraries start with one thread each
+            os.environ.setdefault(name, "1")
         return ProcessPoolExecutor(self.workers, mp_context=self._ctx, initializer=_init_worker,
-                                   initargs=(WORKER_NICE, self._results))
+                                   initargs=(WORKER_NICE, self._results, self.worker_cpus))
 
     def _route(self) -> None:
         """Hand each streamed chunk to the request waiting for it (runs in a thread)."""
@@ -151,10 +159,12 @@ _RESULTS = None
 """In a worker: the queue streaming jobs put their chunks on."""
 
 
-def _init_worker(nice: int, results) -> None:
+def _init_worker(nice: int, results, cpus: set[int]) -> None:
     global _RESULTS
     _RESULTS = results
     os.nice(nice)
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     import torch
 
     torch.set_num_threads(1)

@@ -173,6 +173,8 @@ def load_voice(folder: Path) -> Voice:
 def _load_adapter(folder: Path, meta: dict | None) -> VoiceAdapter | None:
     if meta is None:
         return None
+    if not isinstance(meta, dict):
+        raise ValueError("the adapter entry is not an object")
     with np.load(folder / "adapter.npz", allow_pickle=False) as z:
         arrays = {k: np.asarray(z[k], np.float32) for k in ADAPTER_KEYS}
     if not all(np.isfinite(a).all() for a in arrays.values()):
