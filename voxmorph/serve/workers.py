@@ -49,9 +49,11 @@ class WorkPool:
     def __init__(self, workers: int, queue: int):
         self.workers, self.queue = workers, queue
         cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-        self.worker_cpus = {cpus[-1]} if len(cpus) > 1 else set()
-        """The core the workers are kept on (the last one), so live streams have the others."""
-        self.server_cpus = set(cpus[:-1])
+        split = len(cpus) - max(1, min(workers, len(cpus) - 1))
+        # the workers keep to the last cores (one per worker, the first core always left), so the
+        # server's live streams have the others to themselves; one core: no split
+        self.worker_cpus = set(cpus[split:]) if len(cpus) > 1 else set()
+        self.server_cpus = set(cpus[:split]) if len(cpus) > 1 else set()
         self._ctx = mp.get_context("spawn")
         self._results = self._ctx.Queue()  # (job id, chunk or None at the end) from streaming jobs
         self._streams: dict[int, queue_module.Queue] = {}
