@@ -112,9 +112,14 @@ def test_enrol_list_and_delete_a_voice(server, female_wav, female_wav2):
     _error(server.post("/api/voices/vcc-tf1", files=files), 409, "built-in")
     _error(server.post("/api/voices/.hidden", files=files), 400, "invalid voice name")
     _error(server.post("/api/voices/bob", files=[("files", ("n.wav", b"RIFF", "audio/wav"))]), 415, "n.wav")
+    with server.websocket_connect("/ws/live?voice=anna") as ws:  # the new voice is live at once
+        ws.send_bytes(HEADER.pack(3.0) + np.zeros(160, np.float32).tobytes())
+        assert HEADER.unpack(ws.receive_bytes()[: HEADER.size])[0] == 3.0
     _error(server.delete("/api/voices/vcc-tf1"), 403, "built-in")
     assert server.delete("/api/voices/anna").json() == {"deleted": "anna"}
     _error(server.delete("/api/voices/anna"), 404, "anna")
+    with server.websocket_connect("/ws/live?voice=anna") as ws:  # and gone from live once deleted
+        assert "unknown voice 'anna'" in ws.receive_json()["error"]
 
 
 def test_token_guards_every_route_but_the_page(tmp_path):

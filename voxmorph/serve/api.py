@@ -8,6 +8,7 @@ removed when the request ends, whatever happened. Every refusal is a :class:`Htt
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 from dataclasses import dataclass
@@ -76,6 +77,17 @@ def _named(err: UserError, folder: Path, shown: str) -> UserError:
     return HttpError(err.status, text, err.headers) if isinstance(err, HttpError) else UserError(text)
 
 
+def voice_stamp(store: VoiceStore, name: str) -> tuple:
+    """What a voice's files are now (path and modification time of each ``voice.json``): changes
+    when the voice is enrolled again, replaced or deleted."""
+    found = []
+    for base in (store.user_dir, store.builtin_dir):
+        with contextlib.suppress(OSError):
+            f = base / name / "voice.json"
+            found.append((str(f), f.stat().st_mtime_ns))
+    return tuple(found)
+
+
 def voice_row(store: VoiceStore, name: str) -> dict:
     builtin = name in store.builtin_names() and name not in store.user_names()
     try:
@@ -104,8 +116,7 @@ def router(ctx: ApiContext) -> APIRouter:
     def cached_row(name: str) -> dict:
         """A voice's row, re-read only when its voice.json changed (loading every voice on every
         list would hold the GIL the live streams need)."""
-        stamp = tuple((str(f), f.stat().st_mtime_ns) for base in (store.user_dir, store.builtin_dir)
-                      if (f := base / name / "voice.json").exists())
+        stamp = voice_stamp(store, name)
         if name not in rows or rows[name][0] != stamp:
             rows[name] = (stamp, voice_row(store, name))
         return rows[name][1]

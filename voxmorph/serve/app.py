@@ -29,7 +29,7 @@ from voxmorph.errors import UserError, VoiceError
 from voxmorph.pipeline.converters import streaming_converter
 from voxmorph.pipeline.streaming import StreamingConverter
 from voxmorph.serve.admission import LiveAdmission
-from voxmorph.serve.api import ApiContext, router
+from voxmorph.serve.api import ApiContext, router, voice_stamp
 from voxmorph.serve.limits import CLOSE_UNAUTHORISED, HttpError, ServerLimits
 from voxmorph.serve.live import HEADER, LiveEndpoint
 from voxmorph.serve.workers import WorkPool
@@ -115,14 +115,16 @@ def create_app(store: VoiceStore | None = None, default_voice: str = "vcc-tf1", 
         from voxmorph.pipeline.neural.models import NeuralModels
 
         models = NeuralModels.load()  # once, shared by every voice's live converter
-    converters: dict[str, StreamingConverter] = {}
+    converters: dict[str, tuple[tuple, StreamingConverter]] = {}
     cache_lock = threading.Lock()
 
     def converter_for(name: str) -> StreamingConverter:
+        """The live converter of a voice, built again when the voice was replaced since."""
         with cache_lock:
-            if name not in converters:
-                converters[name] = streaming_converter(model, store.get(name), models=models)
-            return converters[name]
+            stamp = voice_stamp(store, name)
+            if name not in converters or converters[name][0] != stamp:
+                converters[name] = (stamp, streaming_converter(model, store.get(name), models=models))
+            return converters[name][1]
 
     first = converter_for(default_voice)  # an unknown voice or model fails here, not on a connection
     admission = LiveAdmission.measure(first, limits.live_load, limits.live_streams, gate)
