@@ -57,6 +57,9 @@ class LiveEndpoint:
         self.converter_for, self.admission, self.limits, self.gate = converter_for, admission, limits, gate
         self.pool = ThreadPoolExecutor(max(1, admission.capacity), thread_name_prefix="live")
 
+    def _session(self, voice: str) -> LiveSession:
+        return LiveSession(self.converter_for(voice), self.gate)
+
     async def _refuse(self, ws: WebSocket, message: str, code: int) -> None:
         await ws.send_json({"error": message})
         await ws.close(code)
@@ -67,8 +70,8 @@ class LiveEndpoint:
             await self._refuse(ws, self.admission.busy_message(), CLOSE_BUSY)
             return
         try:
-            try:
-                session = LiveSession(self.converter_for(voice), self.gate)
+            try:  # off the event loop: building a voice's converter and gate takes a while
+                session = await asyncio.get_running_loop().run_in_executor(None, self._session, voice)
             except UserError as err:
                 await self._refuse(ws, str(err), CLOSE_BAD_REQUEST)
                 return
