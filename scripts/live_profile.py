@@ -2,7 +2,7 @@
 
 Real speech goes through one stream in 10 ms blocks on one torch thread (as ``live`` and ``serve``
 run it); each part's calls are timed in place: the gate, the front end (log-mel, energy, YIN F0),
-the F0 mapping, the content encoder, the decoder and the vocoder (their numpy frame twins), and
+the F0 mapping, the content encoder, the decoder and the vocoder (their frame twins), and
 the whole block. Each is reported as compute real-time factor (seconds of compute per second of
 audio) and share of the block's time.
 

@@ -1,10 +1,11 @@
-"""The vocoder's streaming form in plain numpy, for the live path: one utterance, a frame or two a call.
+"""The vocoder's streaming form for the live path: one utterance, a frame or two a call.
 
 :class:`~voxmorph.models.vocoder.VocoderStream` runs the torch modules on each chunk. A live
 converter calls it with one 10 ms frame at a time, where the fixed cost of some 150 small torch
-calls outweighs the arithmetic. :class:`FrameVocoder` holds the same weights as numpy arrays and
-computes the same thing (tests check it against :class:`VocoderStream` to float32 precision)
-with a few dozen numpy calls per frame. It is an inference object only: it cannot be trained, and
+calls outweighs the arithmetic. :class:`FrameVocoder` holds the same weights in a
+:class:`~voxmorph.models.frame_net.FrameNet` (one compiled call per frame) and does the
+synthesis in numpy; it computes the same thing (tests check it against :class:`VocoderStream`
+to float32 precision). It is an inference object only: it cannot be trained, and
 its weights are a copy taken when it is built.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 from voxmorph.audio.constants import HOP, SAMPLE_RATE
 from voxmorph.audio.features import LOG_F0_MEAN, LOG_F0_STD, MEL_MEAN, MEL_STD
 from voxmorph.models.excitation import DEFAULT_F0, SYN_BINS, SYN_FFT, SYN_WIN
-from voxmorph.models.frame_steps import ConvNeXtStep, ConvStep, array, layer_norm
+from voxmorph.models.frame_net import FrameNet
 from voxmorph.models.vocoder import MAX_LOG_GAIN, SourceFilterVocoder
 
 
@@ -52,10 +53,7 @@ class FrameVocoder:
     delay = HOP
 
     def __init__(self, model: SourceFilterVocoder, seed: int = 0):
-        self.inp = ConvStep(model.inp)
-        self.blocks = [ConvNeXtStep(b) for b in model.blocks]
-        self.norm = (array(model.norm.weight), array(model.norm.bias), model.norm.eps)
-        self.head_w, self.head_b = array(model.head.weight[:, :, 0].T), array(model.head.bias)
+        self.net = FrameNet(model.inp, list(model.blocks), model.norm, model.head)
         self.window = np.hanning(SYN_WIN + 1)[:-1].astype(np.float32)  # periodic Hann, as torch
         self.rng = np.random.default_rng(seed)
         self.f0_last = DEFAULT_F0
@@ -65,13 +63,10 @@ class FrameVocoder:
         self.ola = np.zeros(0, np.float32)
 
     def _log_gains(self, cond: np.ndarray) -> np.ndarray:
-        """One frame's conditioning ``(N_MELS + 2,)`` -> log-magnitudes ``(2, SYN_BINS)``."""
-        h = self.inp(cond)
-        for block in self.blocks:
-            h = block(h)
-        g = layer_norm(h, *self.norm) @ self.head_w + self.head_b
+        """Frames' conditioning ``(k, N_MELS + 2)`` -> log-magnitudes ``(k, 2, SYN_BINS)``."""
+        g = self.net(cond)
         g = MAX_LOG_GAIN - np.logaddexp(np.float32(0.0), MAX_LOG_GAIN - g)
-        return g.reshape(2, SYN_BINS)
+        return g.reshape(len(cond), 2, SYN_BINS)
 
     def _pulses(self, f0: np.ndarray) -> np.ndarray:
         """Band-limited pulses for sample F0 ``(n,)``, as
@@ -91,15 +86,14 @@ class FrameVocoder:
     def process(self, mel: np.ndarray, f0: np.ndarray, f0_samples: np.ndarray,
                 noise: np.ndarray | None = None) -> np.ndarray:
         k = mel.shape[1]
-        gains = np.empty((k, 2, SYN_BINS), np.float32)
-        norm_mel = (np.asarray(mel, np.float32) - MEL_MEAN) / MEL_STD
+        cond = np.empty((k, mel.shape[0] + 2), np.float32)
+        cond[:, :-2] = ((np.asarray(mel, np.float32) - MEL_MEAN) / MEL_STD).T
         for i in range(k):
             voiced = f0[i] > 0
             if voiced:
                 self.f0_last = float(f0[i])
-            lf0 = (math.log(self.f0_last) - LOG_F0_MEAN) / LOG_F0_STD
-            cond = np.concatenate([norm_mel[:, i], np.array([lf0, float(voiced)], np.float32)])
-            gains[i] = self._log_gains(cond)
+            cond[i, -2:] = (math.log(self.f0_last) - LOG_F0_MEAN) / LOG_F0_STD, float(voiced)
+        gains = self._log_gains(cond)
         if noise is None:
             noise = self.rng.standard_normal(k * HOP, dtype=np.float32)
         src_p = np.concatenate([self.tail_pulses, self._pulses(np.asarray(f0_samples))])
