@@ -22,7 +22,8 @@ def test_gelu_matches_the_exact_one_to_float32_precision():
 
 def _net(c_in=7, c=12, blocks=3, out=5, dilation=1):
     torch.manual_seed(0)
-    parts = (CausalConv1d(c_in, c, 3, dilation=dilation), [CausalConvNeXtBlock(c, 2, 5) for _ in range(blocks)],
+    parts = (CausalConv1d(c_in, c, 3, dilation=dilation),
+             [CausalConvNeXtBlock(c, 2, 5) for _ in range(blocks)],
              ChannelNorm(c, eps=1e-6), torch.nn.Conv1d(c, out, 1))
     with torch.no_grad():
         for m in [parts[0], *parts[1], parts[2], parts[3]]:
@@ -40,7 +41,8 @@ def test_frames_equal_the_torch_modules_with_film_and_head_bias():
     with torch.no_grad():
         h = inp(x)
         for b, (s, t) in zip(blocks, film, strict=True):
-            h = b(h) * torch.tensor(s, dtype=torch.float32)[:, None] + torch.tensor(t, dtype=torch.float32)[:, None]
+            scale, shift = (torch.tensor(v, dtype=torch.float32)[:, None] for v in (s, t))
+            h = b(h) * scale + shift
         want = (head(norm(h))[0] + torch.from_numpy(bias)[:, None]).numpy().T
     net = FrameNet(inp, blocks, norm, head, film=film.astype(np.float32), head_bias=bias)
     got = np.concatenate([net(x[0, :, i : i + 4].numpy().T) for i in range(0, 25, 4)])  # any split
@@ -52,3 +54,13 @@ def test_dilated_convolutions_are_refused():
     inp, blocks, norm, head = _net(dilation=2)
     with pytest.raises(ValueError, match="undilated"):
         FrameNet(inp, blocks, norm, head)
+
+
+def test_int8_block_weights_stay_close_to_float32():
+    inp, blocks, norm, head = _net(c=32, blocks=4)
+    x = np.random.default_rng(1).standard_normal((40, 7)).astype(np.float32)
+    exact, int8 = FrameNet(inp, blocks, norm, head), FrameNet(inp, blocks, norm, head, int8=True)
+    assert int8.w1.dtype == int8.w2.dtype == np.int8 and int8.in_w.dtype == int8.head_w.dtype == np.float32
+    want, got = exact(x), int8(x)
+    rel = np.sqrt(np.mean((got - want) ** 2) / np.mean(want**2))
+    assert 0.0 < rel < 0.02  # the weights did change, by about int8's step

@@ -84,15 +84,19 @@ def bench_live(
         help="Minutes of the (unpaced) memory stream; the published figure uses 30.")] = 5.0,
     vocoder: SynthOption = None,
     model: ModelOption = "neural",
+    int8: Annotated[bool, typer.Option(
+        help="Neural converter with int8 block weights (as live --int8).")] = False,
 ):
     """Latency, compute RTF, degradations (alone and under load), memory and streamed-vs-offline
     quality of the live engine, all through the file clock."""
     from voxmorph.eval.bench_live import QUALITY_PAIRS, run_bench_live
 
+    if int8 and model != "neural":
+        raise UserError("--int8 applies to the neural converter (--model neural)")
     corpus(data, "VCC2SM1")
     with progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
         md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1),
-                            model=model, vocoder=synthesis(model, vocoder))
+                            model=model, vocoder=synthesis(model, vocoder), int8=int8)
     typer.echo(md.rstrip())
 
 

@@ -124,7 +124,8 @@ def memory_run(conv, plan: LatencyPlan, speech: np.ndarray, minutes: float, prog
             "degraded": engine.stats.degraded}
 
 
-def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = "world") -> list[dict]:
+def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = "world",
+                int8: bool = False) -> list[dict]:
     """Per pair: stream the concatenated held-out sentences and convert them offline; judge each
     sentence against the real target's recording of it."""
     from voxmorph.eval.metrics import Analysis, mcd
@@ -145,7 +146,7 @@ def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = 
         ref = np.mean([enc.embed(load_audio(f)) for f in files], axis=0)
         xs = [load_audio(data / src / f"300{i:02d}.flac") for i in utts]
         x = np.concatenate(xs)
-        conv = streaming_converter(model, voice, vocoder=vocoder)
+        conv = streaming_converter(model, voice, vocoder=vocoder, int8=int8)
         plan = LatencyPlan.for_budget(None, conv)
         lag = plan.jitter_blocks * plan.block + conv.delay
         offline = offline_converter(model, voice, vocoder)
@@ -176,9 +177,10 @@ def _quality_summary(rows: list[dict]) -> dict:
 
 
 def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes: float = 30.0,
-                   progress=None, model: str = "world", vocoder: str = "world") -> str:
+                   progress=None, model: str = "world", vocoder: str = "world", int8: bool = False) -> str:
     """The live benchmark of converter ``model`` (with ``vocoder`` synthesis for the WORLD
-    converter), streamed and, for the quality rows, offline."""
+    converter; ``int8``: the neural converter's int8 block weights), streamed and, for the quality
+    rows, offline."""
     from voxmorph.pipeline.converters import for_streaming, streaming_converter
 
     if not (data / "VCC2SM1").is_dir():
@@ -188,7 +190,7 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
     from voxmorph.voices.store import VoiceStore
 
     for_streaming()
-    conv = streaming_converter(model, VoiceStore().get("vcc-tf1"), vocoder=vocoder)
+    conv = streaming_converter(model, VoiceStore().get("vcc-tf1"), vocoder=vocoder, int8=int8)
     plan = LatencyPlan.for_budget(None, conv)
     identity = PassThrough(SAMPLE_RATE, conv.hop)
     identity_plan = LatencyPlan(SAMPLE_RATE, plan.block, 0, plan.jitter_blocks)
@@ -207,8 +209,9 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
     }
     result["identity_plan_ms"] = identity_plan.latency_ms
     result["memory"] = memory_run(conv, plan, speech, memory_minutes, progress)
-    result["quality"] = _quality_summary(quality_rows := quality_run(data, progress, model, vocoder))
-    result["converter"] = "neural" if model == "neural" else "WORLD"
+    result["quality"] = _quality_summary(quality_rows := quality_run(data, progress, model, vocoder, int8))
+    neural = "neural (int8 block weights)" if int8 else "neural"
+    result["converter"] = neural if model == "neural" else "WORLD"
     result["synthesis"] = "neural vocoder" if model == "neural" or vocoder == "neural" else "WORLD"
     result["quality_rows"] = quality_rows
     result["bench_seconds"] = time.perf_counter() - t0

@@ -32,14 +32,17 @@ def array(t: torch.Tensor) -> np.ndarray:
 
 
 @numba.njit(fastmath=_MATH, nogil=True, cache=True)
-def _matvec(x, w, b, out):  # pragma: no cover - compiled
-    """``out = x @ w + b`` for ``x (I,)``, ``w (I, O)``, row by row (contiguous, vectorised over O)."""
+def _matvec(x, w, scale, b, out):  # pragma: no cover - compiled
+    """``out = (x @ w) * scale + b`` for ``x (I,)``, ``w (I, O)`` (float32, or int8 with a scale
+    per output channel), row by row (contiguous, vectorised over O)."""
     for o in range(out.shape[0]):
-        out[o] = b[o]
+        out[o] = 0.0
     for i in range(x.shape[0]):
         xi = x[i]
         for o in range(out.shape[0]):
-            out[o] += xi * w[i, o]
+            out[o] += xi * _F32(w[i, o])
+    for o in range(out.shape[0]):
+        out[o] = out[o] * scale[o] + b[o]
 
 
 _ERF_P = np.array([-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
@@ -83,7 +86,7 @@ def _layer_norm(x, w, b, eps, out):  # pragma: no cover - compiled
 
 
 @numba.njit(fastmath=_MATH, nogil=True, cache=True)
-def _step(x, in_state, in_w, in_b, dw_state, dw_w, dw_b, ln_w, ln_b, w1, b1, w2, b2, film_scale,
+def _step(x, in_state, in_w, in_b, dw_state, dw_w, dw_b, ln_w, ln_b, w1, s1, b1, w2, s2, b2, film_scale,
           film_shift, out_w, out_b, head_w, head_b, eps, out):  # pragma: no cover - compiled
     """One frame ``x (C_in,)`` -> ``out (C_out,)``; advances ``in_state`` and ``dw_state`` in place."""
     ctx, c_in = in_state.shape
@@ -118,23 +121,37 @@ def _step(x, in_state, in_w, in_b, dw_state, dw_w, dw_b, ln_w, ln_b, w1, b1, w2,
             dw_state[blk, j] = dw_state[blk, j + 1]
         dw_state[blk, k - 2] = h
         _layer_norm(d, ln_w[blk], ln_b[blk], eps, n)
-        _matvec(n, w1[blk], b1[blk], u)
+        _matvec(n, w1[blk], s1[blk], b1[blk], u)
         _gelu(u)
-        _matvec(u, w2[blk], b2[blk], v)  # the block's layer scale is folded into w2 and b2
+        _matvec(u, w2[blk], s2[blk], b2[blk], v)  # the block's layer scale is folded into w2 and b2
         for o in range(c):
             h[o] = (h[o] + v[o]) * film_scale[blk, o] + film_shift[blk, o]
     _layer_norm(h, out_w, out_b, eps, n)
-    _matvec(n, head_w, head_b, out)
+    _matvec(n, head_w, np.ones_like(head_b), head_b, out)
+
+
+def _quantised(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(..., I, O)`` float32 -> int8 of the same shape and a scale per output channel ``(..., O)``
+    (symmetric: the largest magnitude in each column maps to 127)."""
+    scale = np.maximum(np.abs(w).max(axis=-2), 1e-12) / 127.0
+    q = np.clip(np.round(w / scale[..., None, :]), -127, 127).astype(np.int8)
+    return np.ascontiguousarray(q), scale.astype(_F32)
 
 
 class FrameNet:
     """Causal input conv -> ConvNeXt blocks (+ per-block scale and shift) -> layer norm -> head,
     one frame per compiled call: ``net(frames (k, C_in)) -> (k, C_out)``, keeping its own left
     context. ``film`` is ``(blocks, 2, C)`` of scales and shifts applied after each block (the
-    decoder's voice; none for the other two nets), ``head_bias`` an extra bias on the output."""
+    decoder's voice; none for the other two nets), ``head_bias`` an extra bias on the output.
+
+    ``int8``: the blocks' pointwise matrices (nearly all of the weights) as int8 with a float32
+    scale per output channel, activations staying float32: a quarter of the bytes each frame
+    reads. The input convolution and the head stay float32 (quantising them too moved the output
+    several times further)."""
 
     def __init__(self, inp: CausalConv1d, blocks: list[CausalConvNeXtBlock], norm: ChannelNorm,
-                 head: torch.nn.Conv1d, film: np.ndarray | None = None, head_bias: np.ndarray | None = None):
+                 head: torch.nn.Conv1d, film: np.ndarray | None = None, head_bias: np.ndarray | None = None,
+                 int8: bool = False):
         if inp.dilation[0] != 1 or any(b.dwconv.dilation[0] != 1 for b in blocks):
             raise ValueError("FrameNet runs undilated convolutions only")
         if len({b.norm.eps for b in blocks} | {norm.eps}) != 1:
@@ -152,6 +169,8 @@ class FrameNet:
         self.b1 = np.stack([array(b.pw1.bias) for b in blocks])
         self.w2 = np.stack([array(b.pw2.weight[:, :, 0].T * b.scale[:, 0]) for b in blocks])  # (B, E, C)
         self.b2 = np.stack([array(b.pw2.bias * b.scale[:, 0]) for b in blocks])
+        self.w1, self.s1 = _quantised(self.w1) if int8 else (self.w1, np.ones_like(self.b1))
+        self.w2, self.s2 = _quantised(self.w2) if int8 else (self.w2, np.ones_like(self.b2))
         if film is None:
             film = np.stack([np.ones_like(self.dw_b), np.zeros_like(self.dw_b)], axis=1)
         self.film_scale = np.ascontiguousarray(film[:, 0], dtype=_F32)
@@ -175,6 +194,6 @@ class FrameNet:
         out = np.empty((len(frames), self.channels_out), _F32)
         for i, x in enumerate(frames):
             _step(x, self.in_state, self.in_w, self.in_b, self.dw_state, self.dw_w, self.dw_b, self.ln_w,
-                  self.ln_b, self.w1, self.b1, self.w2, self.b2, self.film_scale, self.film_shift,
-                  self.out_w, self.out_b, self.head_w, self.head_b, self.eps, out[i])
+                  self.ln_b, self.w1, self.s1, self.b1, self.w2, self.s2, self.b2, self.film_scale,
+                  self.film_shift, self.out_w, self.out_b, self.head_w, self.head_b, self.eps, out[i])
         return out

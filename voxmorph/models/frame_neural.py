@@ -25,8 +25,8 @@ class FrameContent:
     """Twin of :class:`~voxmorph.models.content.ContentStream` (content only):
     ``process(mel (N_MELS, k)) -> content (dim, k')``, ``lookahead`` frames behind."""
 
-    def __init__(self, model: ContentEncoder):
-        self.net = FrameNet(model.inp, list(model.blocks), model.norm, model.bottleneck)
+    def __init__(self, model: ContentEncoder, int8: bool = False):
+        self.net = FrameNet(model.inp, list(model.blocks), model.norm, model.bottleneck, int8=int8)
         self.lead = LeadIn(model.config.lookahead)
 
     def process(self, mel: np.ndarray) -> np.ndarray:
@@ -39,7 +39,7 @@ class FrameDecoder:
     """Twin of :class:`~voxmorph.models.decoder.DecoderStream` for one voice:
     ``process(cond (content_dim + 3, k)) -> log-mel (N_MELS, k')``, ``lookahead`` frames behind."""
 
-    def __init__(self, model: MelDecoder, voice: VoiceConditioning):
+    def __init__(self, model: MelDecoder, voice: VoiceConditioning, int8: bool = False):
         films = []
         with torch.no_grad():
             for i, block in enumerate(model.blocks):
@@ -50,7 +50,7 @@ class FrameDecoder:
                 films.append((1.0 + scale, shift))
         bias = None if voice.mel_bias is None else array(voice.mel_bias)
         self.net = FrameNet(model.inp, [b.block for b in model.blocks], model.norm, model.head,
-                            film=np.asarray(films, np.float32), head_bias=bias)
+                            film=np.asarray(films, np.float32), head_bias=bias, int8=int8)
         self.lead = LeadIn(model.config.lookahead)
 
     def process(self, cond: np.ndarray) -> np.ndarray:

@@ -52,8 +52,8 @@ class FrameVocoder:
 
     delay = HOP
 
-    def __init__(self, model: SourceFilterVocoder, seed: int = 0):
-        self.net = FrameNet(model.inp, list(model.blocks), model.norm, model.head)
+    def __init__(self, model: SourceFilterVocoder, seed: int = 0, int8: bool = False):
+        self.net = FrameNet(model.inp, list(model.blocks), model.norm, model.head, int8=int8)
         self.window = np.hanning(SYN_WIN + 1)[:-1].astype(np.float32)  # periodic Hann, as torch
         self.rng = np.random.default_rng(seed)
         self.f0_last = DEFAULT_F0

@@ -73,15 +73,17 @@ def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str
 
 
 def streaming_converter(model: str, target: Voice, source: Voice | None = None, vocoder: str = "world",
-                        models: NeuralModels | None = None):
+                        models: NeuralModels | None = None, int8: bool = False):
     """A :class:`~voxmorph.pipeline.streaming.StreamingConverter` for the live engine; ``models``:
-    already loaded :class:`NeuralModels` to share between voices (default: the shipped ones)."""
+    already loaded :class:`NeuralModels` to share between voices (default: the shipped ones);
+    ``int8``: the neural converter's networks with int8 block weights."""
     check_choice(model, vocoder)
     if model == "neural":
         from voxmorph.pipeline.neural.models import NeuralModels
-        from voxmorph.pipeline.neural.stream import StreamingNeuralConverter
+        from voxmorph.pipeline.neural.stream import StreamingNeuralConverter, StreamingNeuralOptions
 
-        return StreamingNeuralConverter(target, models or NeuralModels.load(), source)
+        return StreamingNeuralConverter(target, models or NeuralModels.load(), source,
+                                        StreamingNeuralOptions(int8=int8))
     from voxmorph.pipeline.world.stream import StreamingWorldConverter
 
     if vocoder == "neural":

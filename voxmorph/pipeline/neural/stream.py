@@ -54,6 +54,9 @@ class StreamingNeuralOptions:
     mapping: MappingOptions = MappingOptions()
     stats_every: int = 25
     seed: int = 0
+    int8: bool = False
+    """The networks' block weights as int8 (:class:`~voxmorph.models.frame_net.FrameNet`): about half
+    the compute per frame."""
 
 
 class StreamingNeuralConverter:
@@ -89,9 +92,10 @@ class NeuralStream:
         self._tracker = PitchTracker()
         self._acc = StatsAccumulator()
         self._source = None
-        self._content = FrameContent(conv.models.content)
-        self._decoder = FrameDecoder(conv.models.decoder, conv.voice)
-        self._vocoder = FrameVocoder(conv.models.vocoder.model, seed=conv.options.seed)
+        int8 = conv.options.int8
+        self._content = FrameContent(conv.models.content, int8=int8)
+        self._decoder = FrameDecoder(conv.models.decoder, conv.voice, int8=int8)
+        self._vocoder = FrameVocoder(conv.models.vocoder.model, seed=conv.options.seed, int8=int8)
         self._f0: list[float] = []  # mapped F0 of analysed frames not yet vocoded
         self._energy: list[float] = []  # their energy
         self._pending = 0  # frames in the decoder's look-ahead: conditioned, not yet decoded
