@@ -7,6 +7,7 @@ the whole block. Each is reported as compute real-time factor (seconds of comput
 audio) and share of the block's time.
 
     python scripts/live_profile.py --out runs/bench/live_profile [--data DIR] [--seconds 30]
+        [--int8] [--runtime numba|onnx]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.io import load_audio
 from voxmorph.eval.report import write_report
+from voxmorph.models.frame_net import RUNTIMES, NetForm
 from voxmorph.pipeline.converters import streaming_converter
 from voxmorph.realtime.gate import GatedStream, VoiceGate
 from voxmorph.voices.store import VoiceStore
@@ -42,8 +44,8 @@ def timed(owner, name: str, totals: dict, label: str) -> None:
     setattr(owner, name, wrapper)
 
 
-def profile(x: np.ndarray, voice: str) -> dict:
-    conv = streaming_converter("neural", VoiceStore().get(voice))
+def profile(x: np.ndarray, voice: str, form: NetForm) -> dict:
+    conv = streaming_converter("neural", VoiceStore().get(voice), form=form)
     gate = VoiceGate()
     stream = GatedStream(conv.stream(), gate)
     inner = stream.stream
@@ -85,12 +87,15 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--voice", default="vcc-tf1")
+    ap.add_argument("--int8", action="store_true", help="the networks with int8 weights")
+    ap.add_argument("--runtime", choices=RUNTIMES, default="numba")
     args = ap.parse_args()
     torch.set_num_threads(1)
     files = sorted((args.data / "vcc2018_eval" / "VCC2SM1").glob("*.*"))
     x = np.concatenate([load_audio(f) for f in files[:20]])[: int(args.seconds * SAMPLE_RATE)]
-    r = profile(x, args.voice)
-    source = "VCC2018 SM1 speech"
+    form = NetForm(args.runtime, args.int8)
+    r = profile(x, args.voice, form)
+    source = f"VCC2018 SM1 speech, networks: {form.label}"
     md = render(r, source)
     write_report(args.out, {"source": source, "voice": args.voice, **r}, md)
     print(md)

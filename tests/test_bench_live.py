@@ -35,7 +35,7 @@ def test_memory_run_samples_every_simulated_minute(male_audio):
 
 def test_a_run_shorter_than_a_minute_still_renders_its_report(male_audio, tmp_path):
     """A part-minute memory stream is sampled at its end; the JSON is written before the markdown."""
-    from voxmorph.eval.bench_live import render_markdown
+    from voxmorph.eval.bench_live_report import render_markdown
     from voxmorph.eval.report import write_report
 
     plan = LatencyPlan(SAMPLE_RATE, 160, 0, 1)
@@ -58,3 +58,39 @@ def test_a_run_shorter_than_a_minute_still_renders_its_report(male_audio, tmp_pa
                           "realtime": {"alone": stats}, "memory": mem, "quality": quality,
                           "identity_plan_ms": 20.0, "bench_seconds": 1.0}, 3.0)
     assert "0.05-minute stream" in md
+
+
+def test_page_traces_are_aligned_on_the_context_frame_clock():
+    """The captured and played traces end at different frames; the overlap is cut out of each."""
+    from voxmorph.eval.bench_browser import _aligned
+
+    frames = np.arange(1000, dtype=np.float32)  # the value of each frame is its index
+    trace = {"input": {"samples": frames[200:600], "end": 600},
+             "output": {"samples": frames[300:650] + 0.5, "end": 650}}
+    x, y = _aligned(trace)
+    np.testing.assert_array_equal(x, frames[300:600])
+    np.testing.assert_array_equal(y, frames[300:600] + 0.5)
+
+
+def test_the_reference_stream_of_the_same_run_is_compared_in_the_report():
+    from voxmorph.eval.bench_live import _quality_summary
+    from voxmorph.eval.bench_live_report import render_markdown
+
+    rows = [{"system": s, "similarity": sim, "mcd": m} for s, sim, m in
+            [("streamed", 0.70, 7.8), ("offline", 0.72, 7.7), ("reference streamed", 0.71, 7.75)]]
+    q = _quality_summary(rows)
+    assert q["vs reference"]["similarity"] == pytest.approx(-0.01)
+    assert q["vs reference"]["mcd"] == pytest.approx(0.05)
+    stats = {"realtime_priority": True, "rtf_mean": 0.2, "rtf_p99": 0.3, "rtf_max": 0.4, "degraded": 0,
+             "degraded_per_min": 0.0, "resyncs": 0}
+    plan = {"block_ms": 10.0, "jitter_blocks": 1, "lookahead_ms": 30.0, "algorithmic_ms": 40.0,
+            "latency_ms": 50.0}
+    reference = {"latency_ms": 70.0, "lookahead_ms": 40.0, "latency": {"end_to_end_ms": 71.0},
+                 "alone": dict(stats, rtf_mean=0.4, rtf_p99=0.6)}
+    md = render_markdown({"plan": plan, "realtime": {"alone": stats}, "quality": q, "reference": reference,
+                          "latency": {"identity": {"end_to_end_ms": 20.0},
+                                      "converter": {"end_to_end_ms": 51.0}},
+                          "memory": {"minutes": 1, "rss_mb": [500.0], "growth_mb": 0.0},
+                          "identity_plan_ms": 20.0, "bench_seconds": 60.0}, 60.0)
+    assert "| compute RTF mean, alone | 0.200 | 0.400 | x0.50 |" in md
+    assert "| planned end to end (ms) | 50.0 | 70.0 | -20.0 |" in md

@@ -194,12 +194,13 @@ def test_cli_round_trip_enrol_with_adapt_then_convert_and_live(female_wav, femal
     r = run("live", "--voice", "me", "--input", str(male_wav), "--output", str(live))
     z, _ = sf.read(live)
     assert np.isfinite(z).all() and np.sqrt(np.mean(z**2)) > 1e-3
-    assert "degraded" in r.stderr and "look-ahead 40" in r.stderr  # the neural stream's plan
-    live8 = tmp_path / "live8.wav"
-    run("live", "--voice", "me", "--input", str(male_wav), "--output", str(live8), "--int8")
-    z8, _ = sf.read(live8)
-    assert z8.shape == z.shape and not np.array_equal(z8, z)
-    assert np.sqrt(np.mean((z8 - z) ** 2)) < 0.1 * np.sqrt(np.mean(z**2))  # the same speech, nearly
+    assert "degraded" in r.stderr and "latency 50.0 ms" in r.stderr  # the neural stream's plan
+    assert "look-ahead 30" in r.stderr
+    live32 = tmp_path / "live32.wav"
+    run("live", "--voice", "me", "--input", str(male_wav), "--output", str(live32), "--float32")
+    z32, _ = sf.read(live32)
+    assert z32.shape == z.shape and not np.array_equal(z32, z)  # int8 by default
+    assert np.sqrt(np.mean((z32 - z) ** 2)) < 0.1 * np.sqrt(np.mean(z**2))  # the same speech, nearly
 
 
 def test_builtin_voices_are_calibrated_to_the_shipped_decoder():

@@ -19,7 +19,7 @@ from voxmorph.models.decoder import CONFIGS as DECODER_CONFIGS
 from voxmorph.models.decoder import DecoderAdapter, MelDecoder
 from voxmorph.models.frame_neural import FrameContent, FrameDecoder
 from voxmorph.pipeline.neural.models import NeuralModels
-from voxmorph.pipeline.neural.stream import StreamingNeuralConverter
+from voxmorph.pipeline.neural.stream import EXACT_AHEAD, StreamingNeuralConverter, StreamingNeuralOptions
 from voxmorph.pipeline.streaming import run_stream
 from voxmorph.pipeline.vocoder import NeuralVocoder
 from voxmorph.voices.enrol import enrol_voice
@@ -33,18 +33,40 @@ def converter(female_wav, female_wav2):
     return StreamingNeuralConverter(enrol_voice("p225", [female_wav, female_wav2]), models)
 
 
-def test_front_end_equals_the_offline_features(converter, male_audio):
+def test_the_exact_front_end_equals_the_offline_features(converter, female_wav, female_wav2, male_audio):
     x = male_audio[: 2 * 16000]
-    stream = converter.stream()
+    exact = StreamingNeuralConverter(enrol_voice("p225", [female_wav, female_wav2]), converter.models,
+                                     options=StreamingNeuralOptions(ahead=EXACT_AHEAD))
+    assert exact.delay == converter.delay + HOP  # the live default reads one frame less ahead
+    stream = exact.stream()
     frames = np.arange(3, x.size // HOP - 3)  # away from the offline front end's edge padding
     stream._buf, stream._buf_start = np.asarray(x, np.float64), 0
-    mel, energy, f0 = stream._analyse(frames)
+    mel, energy = stream._log_mel(frames), stream._pitch(frames)[0]
     np.testing.assert_allclose(mel, log_mel(x)[:, frames].numpy(), atol=2e-3)
     np.testing.assert_allclose(energy, energy_db(x)[frames].numpy(), atol=1e-2)
     want_f0 = yin_f0(x, HOP)  # the same tracker over the whole signal
-    stream2 = converter.stream()
+    stream2 = exact.stream()
     stream2._buf, stream2._buf_start = np.asarray(x, np.float64), 0
-    np.testing.assert_allclose(stream2._analyse(np.arange(3, 60))[2][3:], want_f0[6:60], rtol=1e-6)
+    np.testing.assert_allclose(stream2._pitch(np.arange(3, 60))[1][3:], want_f0[6:60], rtol=1e-6)
+
+
+def test_the_live_log_mel_reads_nothing_past_its_reach(converter, male_audio):
+    """Samples past ``ahead`` do not change a frame's log-mel, which stays near the exact one."""
+    x = np.asarray(male_audio[: 2 * 16000], np.float64)
+    frames = np.arange(5, 150)
+    got = []
+    for noise in (0.0, 0.5):
+        stream = converter.stream()
+        for t in frames:  # everything past frame t's reach shifted by `noise`
+            stream._buf, stream._buf_start = x.copy(), 0
+            stream._buf[t * HOP + converter.ahead :] += noise
+            got.append(stream._log_mel(np.array([t]))[:, 0])
+    half = len(got) // 2
+    np.testing.assert_allclose(np.array(got[:half]), np.array(got[half:]), atol=1e-9)
+    mel = np.array(got[:half]).T
+    exact = log_mel(male_audio[: 2 * 16000])[:, frames].numpy()
+    loud = exact.mean(0) > np.percentile(exact.mean(0), 50)
+    assert np.abs(mel - exact)[:, loud].mean() < 0.2  # natural log: within about 20 %
 
 
 def test_block_size_does_not_change_the_output(converter, male_audio):
@@ -69,6 +91,18 @@ def test_a_decoder_look_ahead_delays_the_stream_by_as_much(converter, male_audio
     raw = ahead.stream().process(x[: 20 * HOP])  # silent for the delay less the vocoder's own frame
     assert np.abs(raw[: ahead.delay - HOP]).max() == 0 and np.abs(raw[ahead.delay - HOP :]).max() > 0
 
+
+
+def test_numpy_conditioning_equals_the_decoder_s():
+    from voxmorph.models.decoder import frame_conditioning
+    from voxmorph.models.frame_neural import conditioning
+
+    rng = np.random.default_rng(0)
+    content = rng.standard_normal((6, 9)).astype(np.float32)
+    f0 = np.where(rng.random(9) > 0.3, rng.uniform(60, 400, 9), 0.0).astype(np.float32)
+    energy = rng.uniform(-80, -10, 9).astype(np.float32)
+    want = frame_conditioning(*(torch.from_numpy(a)[None] for a in (content, f0, energy)))[0].numpy()
+    np.testing.assert_allclose(conditioning(content, list(f0), list(energy)), want, atol=1e-6)
 
 
 def _randomised(model: torch.nn.Module) -> torch.nn.Module:

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -115,6 +116,20 @@ def _chromium(p, mic: Path):
         "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={mic}", "--autoplay-policy=no-user-gesture-required"])
+
+
+@pytest.mark.slow
+def test_the_page_latency_is_measured_from_what_it_captured_and_played(server, male_wav, tmp_path):
+    """The benchmark's measurement: the played audio lags the captured audio by the whole path,
+    at least the converter's look-ahead and a block, and the jitter buffer does not grow."""
+    from voxmorph.eval.bench_browser import measure_page
+
+    mic = tmp_path / "mic.wav"
+    sf.write(mic, load_audio(male_wav), SAMPLE_RATE, subtype="PCM_16")
+    got = measure_page(server, mic, "vcc-tf1", seconds=8.0)
+    delay_ms = httpx.get(server + "api/status").json()["delay_ms"]
+    assert delay_ms + 10.0 <= got["end_to_end_ms"] < 400.0
+    assert got["buffer_target_ms"] >= 16.0 and got["underruns"] >= 0
 
 
 @pytest.mark.slow

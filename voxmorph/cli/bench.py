@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from voxmorph.cli.common import ModelOption, SynthOption, make_typer, progress, synthesis, trained_model
+from voxmorph.cli.common import (
+    Int8Option,
+    ModelOption,
+    NetRuntimeOption,
+    SynthOption,
+    make_typer,
+    net_form,
+    progress,
+    synthesis,
+    trained_model,
+)
 from voxmorph.errors import UserError
 
 app = make_typer("Benchmarks on real recordings (reports go to runs/bench/ unless --out says otherwise).")
@@ -82,21 +92,28 @@ def bench_live(
     seconds: Annotated[float, typer.Option(help="Seconds of speech for the paced runs.")] = 60.0,
     memory_minutes: Annotated[float, typer.Option(
         help="Minutes of the (unpaced) memory stream; the published figure uses 30.")] = 5.0,
+    load_minutes: Annotated[float, typer.Option(
+        help="Minutes of the paced run under a competing CPU hog at normal worker priority.")] = 10.0,
     vocoder: SynthOption = None,
     model: ModelOption = "neural",
-    int8: Annotated[bool, typer.Option(
-        help="Neural converter with int8 block weights (as live --int8).")] = False,
+    int8: Int8Option = None,
+    runtime: NetRuntimeOption = "numba",
+    browser: Annotated[bool, typer.Option(
+        help="Also measure the live page end to end in headless Chromium against a real server.")] = True,
 ):
-    """Latency, compute RTF, degradations (alone and under load), memory and streamed-vs-offline
-    quality of the live engine, all through the file clock."""
+    """Latency, compute RTF, degradations (alone, under load, two streams at once), memory and
+    streamed-vs-offline quality of the live engine through the file clock; and the live page's
+    end to end in Chromium."""
     from voxmorph.eval.bench_live import QUALITY_PAIRS, run_bench_live
 
-    if int8 and model != "neural":
-        raise UserError("--int8 applies to the neural converter (--model neural)")
+    form = net_form(model, runtime, int8)
     corpus(data, "VCC2SM1")
-    with progress(memory_minutes + len(QUALITY_PAIRS) * 25, "bench live", unit="steps") as bar:
-        md = run_bench_live(data, out, seconds, memory_minutes, progress=lambda: bar.update(1),
-                            model=model, vocoder=synthesis(model, vocoder), int8=int8)
+    if min(seconds, memory_minutes, load_minutes) <= 0:
+        raise UserError("--seconds, --memory-minutes and --load-minutes must be positive")
+    steps = int(load_minutes) + memory_minutes + len(QUALITY_PAIRS) * 25
+    with progress(steps, "bench live", unit="steps") as bar:
+        md = run_bench_live(data, out, seconds, memory_minutes, load_minutes, progress=lambda: bar.update(1),
+                            model=model, vocoder=synthesis(model, vocoder), form=form, browser=browser)
     typer.echo(md.rstrip())
 
 

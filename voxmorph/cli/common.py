@@ -50,6 +50,26 @@ ModelOption = Annotated[
                       "vocoder) or world (the no-training WORLD baseline: lighter, less faithful).")
 ]
 
+Int8Option = Annotated[bool | None, typer.Option(
+    "--int8/--float32", help="Neural converter: its networks' weights as int8 (the default: about "
+    "half their compute per frame, the same quality in docs/bench/live_int8.md) or float32.")]
+NetRuntimeOption = Annotated[str, typer.Option(
+    "--runtime", help="Neural converter: how its networks run frame by frame: numba (the "
+                      "compiled step, fastest here) or onnx (the exported step graphs in "
+                      "onnxruntime).")]
+
+
+def net_form(model: str, runtime: str, int8: bool | None):
+    """The :class:`~voxmorph.models.frame_net.NetForm` ``--runtime`` and ``--int8/--float32``
+    chose (int8 unless ``--float32``)."""
+    if model != "neural" and (runtime != "numba" or int8 is not None):
+        raise UserError("--runtime and --int8/--float32 apply to the neural converter (--model neural)")
+    from voxmorph.models.frame_net import RUNTIMES, NetForm
+
+    if runtime not in RUNTIMES:
+        raise UserError(f"unknown --runtime '{runtime}'; choose {' or '.join(RUNTIMES)}")
+    return NetForm(runtime, int8 is not False)
+
 
 def synthesis(model: str, vocoder: str | None) -> str:
     """The synthesis ``--vocoder`` chose: only the WORLD baseline has a choice."""

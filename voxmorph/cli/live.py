@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from voxmorph.cli.common import ModelOption, SynthOption, note_adapter, progress, synthesis
+from voxmorph.cli.common import (
+    Int8Option,
+    ModelOption,
+    NetRuntimeOption,
+    SynthOption,
+    net_form,
+    note_adapter,
+    progress,
+    synthesis,
+)
 from voxmorph.errors import UserError
 
 
@@ -50,9 +59,8 @@ def live(
     speed: Annotated[float, typer.Option(
         help="With --input: 0 runs as fast as possible; 1 paces the clock in real time.")] = 0.0,
     seconds: Annotated[float, typer.Option(help="With devices: stop after this long (0 = Ctrl-C).")] = 0.0,
-    int8: Annotated[bool, typer.Option(
-        help="Neural converter: its networks' block weights as int8, about half their compute per "
-             "frame (see docs/bench/live_int8.md for what it changes).")] = False,
+    int8: Int8Option = None,
+    runtime: NetRuntimeOption = "numba",
     vocoder: SynthOption = None,
     model: ModelOption = "neural",
 ):
@@ -71,9 +79,8 @@ def live(
     target = store.get(voice)
     source = store.get(source_voice) if source_voice else None
     for_streaming()
-    if int8 and model != "neural":
-        raise UserError("--int8 applies to the neural converter (--model neural)")
-    converter = streaming_converter(model, target, source, synthesis(model, vocoder), int8=int8)
+    form = net_form(model, runtime, int8)
+    converter = streaming_converter(model, target, source, synthesis(model, vocoder), form=form)
     note_adapter(model, converter, target)
     if denoise:
         converter = Chain(StreamingDenoiser(converter.hop), converter)

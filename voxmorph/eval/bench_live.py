@@ -5,8 +5,10 @@ Everything runs through the real engine on the file clock (``voxmorph live --inp
 * **latency**: the plan's algorithmic and total latency, and the end-to-end latency measured on
   the output — the lag that best aligns the output's energy envelope with the input's, plus the
   capture block — for the identity converter (exact) and the WORLD stream;
-* **compute and degradations**: the clock paced in real time over real speech, alone and with a
-  CPU-bound process competing for the cores; worker time per block as a real-time factor
+* **compute and degradations**: the clock paced in real time over real speech, alone, with a
+  CPU-bound process competing for the cores (a minute with the worker at real-time priority, then
+  ``load_minutes`` at normal priority, as a user without the privilege runs it), and two streams
+  at once (as the server runs two connections); worker time per block as a real-time factor
   (mean, p99) and degraded blocks per minute;
 * **memory**: resident memory sampled along a long unpaced stream (looped speech);
 * **quality**: VCC2018 sources streamed into enrolled VCC2018 targets against ``convert`` of the
@@ -18,6 +20,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +29,7 @@ import numpy as np
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.io import load_audio
 from voxmorph.errors import UserError
+from voxmorph.eval.bench_live_report import render_markdown
 from voxmorph.eval.report import write_report
 from voxmorph.pipeline.streaming import PassThrough
 from voxmorph.realtime.clock import reblock, run_clock
@@ -61,9 +65,16 @@ def envelope_lag(x: np.ndarray, y: np.ndarray, max_lag_s: float = 0.2) -> int:
     return int(np.argmax(scores)) * ENVELOPE_HOP
 
 
-def drive(engine: LiveEngine, x: np.ndarray, speed: float | None) -> np.ndarray:
+def drive(engine: LiveEngine, x: np.ndarray, speed: float | None, progress=None) -> np.ndarray:
+    """Stream ``x`` through ``engine`` on the file clock; ``progress()`` once per minute of input."""
+    per_min = 60 * engine.plan.sample_rate // engine.plan.block
+
+    def on_block(k):
+        if progress is not None and k % per_min == 0:
+            progress()
+
     with engine:
-        return np.concatenate(list(run_clock(engine, reblock([x], engine.plan.block), speed)))
+        return np.concatenate(list(run_clock(engine, reblock([x], engine.plan.block), speed, on_block)))
 
 
 def measure_latency(conv, plan: LatencyPlan, x: np.ndarray) -> dict:
@@ -84,14 +95,33 @@ class CompetingLoad:
         self.proc.wait()
 
 
-def paced_run(conv, plan: LatencyPlan, x: np.ndarray, load: bool, realtime_priority: bool = True) -> dict:
+def paced_run(conv, plan: LatencyPlan, x: np.ndarray, load: bool, realtime_priority: bool = True,
+              progress=None) -> dict:
     engine = LiveEngine(conv, plan, VoiceGate(), realtime_priority=realtime_priority)
     if load:
         with CompetingLoad():
-            drive(engine, x, 1.0)
+            drive(engine, x, 1.0, progress)
     else:
-        drive(engine, x, 1.0)
+        drive(engine, x, 1.0, progress)
     return engine.stats.summary(plan.block / plan.sample_rate)
+
+
+def paced_together(conv, plan: LatencyPlan, x: np.ndarray, streams: int) -> list[dict]:
+    """``streams`` engines (each its own stream of ``conv`` and its own worker) paced in real time
+    at the same time, as the server runs concurrent connections."""
+    engines = [LiveEngine(conv, plan, VoiceGate()) for _ in range(streams)]
+    clocks = [threading.Thread(target=drive, args=(e, x, 1.0)) for e in engines]
+    for t in clocks:
+        t.start()
+    for t in clocks:
+        t.join()
+    return [e.stats.summary(plan.block / plan.sample_rate) for e in engines]
+
+
+def looped(x: np.ndarray, seconds: float) -> np.ndarray:
+    """``x`` repeated to ``seconds`` long."""
+    n = int(seconds * SAMPLE_RATE)
+    return np.tile(x, -(-n // x.size))[:n]
 
 
 def memory_run(conv, plan: LatencyPlan, speech: np.ndarray, minutes: float, progress=None) -> dict:
@@ -124,10 +154,29 @@ def memory_run(conv, plan: LatencyPlan, speech: np.ndarray, minutes: float, prog
             "degraded": engine.stats.degraded}
 
 
+REFERENCE_JITTER_BLOCKS = 2
+
+
+def reference_converter(voice):
+    """The neural stream as it was planned before its look-ahead and jitter buffer were cut: the
+    exact analysis (as offline), float32 compiled networks; with :func:`reference_plan`, 70 ms."""
+    from voxmorph.models.frame_net import COMPILED
+    from voxmorph.pipeline.neural.models import NeuralModels
+    from voxmorph.pipeline.neural.stream import EXACT_AHEAD, StreamingNeuralConverter, StreamingNeuralOptions
+
+    options = StreamingNeuralOptions(ahead=EXACT_AHEAD, form=COMPILED)
+    return StreamingNeuralConverter(voice, NeuralModels.load(), options=options)
+
+
+def reference_plan(conv) -> LatencyPlan:
+    return LatencyPlan(conv.sample_rate, conv.hop, conv.delay, REFERENCE_JITTER_BLOCKS)
+
+
 def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = "world",
-                int8: bool = False) -> list[dict]:
-    """Per pair: stream the concatenated held-out sentences and convert them offline; judge each
-    sentence against the real target's recording of it."""
+                form=None, reference: bool = False) -> list[dict]:
+    """Per pair: stream the concatenated held-out sentences and convert them offline (and, with
+    ``reference``, stream them through :func:`reference_converter` too); judge each sentence
+    against the real target's recording of it."""
     from voxmorph.eval.metrics import Analysis, mcd
     from voxmorph.models.speaker import SpeakerEncoder, cosine
     from voxmorph.pipeline.converters import offline_converter, streaming_converter
@@ -146,7 +195,7 @@ def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = 
         ref = np.mean([enc.embed(load_audio(f)) for f in files], axis=0)
         xs = [load_audio(data / src / f"300{i:02d}.flac") for i in utts]
         x = np.concatenate(xs)
-        conv = streaming_converter(model, voice, vocoder=vocoder, int8=int8)
+        conv = streaming_converter(model, voice, vocoder=vocoder, form=form)
         plan = LatencyPlan.for_budget(None, conv)
         lag = plan.jitter_blocks * plan.block + conv.delay
         offline = offline_converter(model, voice, vocoder)
@@ -154,6 +203,12 @@ def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = 
             "streamed": drive(LiveEngine(conv, plan, VoiceGate()), x, None)[lag : lag + x.size],
             "offline": offline.convert(x),
         }
+        if reference:
+            ref_conv = reference_converter(voice)
+            ref_plan = reference_plan(ref_conv)
+            ref_lag = ref_plan.jitter_blocks * ref_plan.block + ref_conv.delay
+            y = drive(LiveEngine(ref_conv, ref_plan, VoiceGate()), x, None)
+            systems["reference streamed"] = y[ref_lag : ref_lag + x.size]
         bounds = np.cumsum([0] + [u.size for u in xs])
         for j, i in enumerate(utts):
             target = Analysis(load_audio(data / tgt / f"300{i:02d}.flac"))
@@ -168,18 +223,22 @@ def quality_run(data: Path, progress=None, model: str = "world", vocoder: str = 
 
 def _quality_summary(rows: list[dict]) -> dict:
     out = {}
-    for name in ("streamed", "offline"):
+    for name in dict.fromkeys(x["system"] for x in rows):
         r = [x for x in rows if x["system"] == name]
         out[name] = {"similarity": float(np.mean([x["similarity"] for x in r])),
                      "mcd": float(np.mean([x["mcd"] for x in r]))}
     out["difference"] = {k: out["streamed"][k] - out["offline"][k] for k in ("similarity", "mcd")}
+    if "reference streamed" in out:
+        ref = out["reference streamed"]
+        out["vs reference"] = {k: out["streamed"][k] - ref[k] for k in ("similarity", "mcd")}
     return out
 
 
 def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes: float = 30.0,
-                   progress=None, model: str = "world", vocoder: str = "world", int8: bool = False) -> str:
+                   load_minutes: float = 10.0, progress=None, model: str = "world", vocoder: str = "world",
+                   form=None, browser: bool = True) -> str:
     """The live benchmark of converter ``model`` (with ``vocoder`` synthesis for the WORLD
-    converter; ``int8``: the neural converter's int8 block weights), streamed and, for the quality
+    converter; ``form``: how the neural converter's networks run), streamed and, for the quality
     rows, offline."""
     from voxmorph.pipeline.converters import for_streaming, streaming_converter
 
@@ -190,7 +249,7 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
     from voxmorph.voices.store import VoiceStore
 
     for_streaming()
-    conv = streaming_converter(model, VoiceStore().get("vcc-tf1"), vocoder=vocoder, int8=int8)
+    conv = streaming_converter(model, VoiceStore().get("vcc-tf1"), vocoder=vocoder, form=form)
     plan = LatencyPlan.for_budget(None, conv)
     identity = PassThrough(SAMPLE_RATE, conv.hop)
     identity_plan = LatencyPlan(SAMPLE_RATE, plan.block, 0, plan.jitter_blocks)
@@ -204,63 +263,33 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
                     "converter": measure_latency(conv, plan, speech[: 20 * SAMPLE_RATE])},
         "realtime": {"alone": paced_run(conv, plan, speech, load=False),
                      "competing load": paced_run(conv, plan, speech, load=True),
-                     "competing load, normal priority": paced_run(conv, plan, speech, load=True,
-                                                                  realtime_priority=False)},
+                     f"competing load, {load_minutes:g} min": paced_run(
+                         conv, plan, looped(speech, 60 * load_minutes), load=True, realtime_priority=False,
+                         progress=progress)},
     }
+    for i, summary in enumerate(paced_together(conv, plan, speech, 2), 1):
+        result["realtime"][f"two streams at once, stream {i}"] = summary
+    reference = model == "neural"
+    if reference:  # the stream before its look-ahead and jitter buffer were cut, in the same run
+        ref_conv = reference_converter(VoiceStore().get("vcc-tf1"))
+        ref_plan = reference_plan(ref_conv)
+        result["reference"] = {"latency_ms": ref_plan.latency_ms,
+                               "lookahead_ms": 1000.0 * ref_conv.delay / SAMPLE_RATE,
+                               "latency": measure_latency(ref_conv, ref_plan, speech[: 20 * SAMPLE_RATE]),
+                               "alone": paced_run(ref_conv, ref_plan, speech, load=False)}
     result["identity_plan_ms"] = identity_plan.latency_ms
+    if browser:  # the same converter behind the server, the page in Chromium
+        from voxmorph.eval.bench_browser import run_browser
+
+        result["browser"] = run_browser(speech[: 30 * SAMPLE_RATE], model, "vcc-tf1", min(seconds, 30.0),
+                                        out.with_suffix(".server.log"))
     result["memory"] = memory_run(conv, plan, speech, memory_minutes, progress)
-    result["quality"] = _quality_summary(quality_rows := quality_run(data, progress, model, vocoder, int8))
-    neural = "neural (int8 block weights)" if int8 else "neural"
+    quality_rows = quality_run(data, progress, model, vocoder, form, reference)
+    result["quality"] = _quality_summary(quality_rows)
+    neural = f"neural ({form.label})" if form is not None else "neural"
     result["converter"] = neural if model == "neural" else "WORLD"
     result["synthesis"] = "neural vocoder" if model == "neural" or vocoder == "neural" else "WORLD"
     result["quality_rows"] = quality_rows
     result["bench_seconds"] = time.perf_counter() - t0
     _, md_path = write_report(out, result, lambda r: render_markdown(r, seconds))
     return md_path.read_text()
-
-
-def render_markdown(r: dict, seconds: float) -> str:
-    p, lat, rt, mem, q = r["plan"], r["latency"], r["realtime"], r["memory"], r["quality"]
-    lines = [
-        "# voxmorph live benchmark",
-        "",
-        f"{r.get('converter', 'WORLD')} streaming converter with {r.get('synthesis', 'WORLD')} synthesis, "
-        f"default plan ({p['latency_ms']:.1f} ms): "
-        f"blocks of {p['block_ms']:.0f} ms, look-ahead {p['lookahead_ms']:.1f} ms, "
-        f"{p['jitter_blocks']} jitter block(s). Real speech (VCC2018 SM1, {seconds:.0f} s) through "
-        "the engine on the file clock.",
-        "",
-        "| latency | ms |",
-        "|---|---:|",
-        f"| algorithmic (block + look-ahead) | {p['algorithmic_ms']:.1f} |",
-        f"| planned end to end (+ jitter buffer) | {p['latency_ms']:.1f} |",
-        f"| planned, identity converter (no look-ahead) | {r['identity_plan_ms']:.1f} |",
-        f"| measured end to end, identity converter | {lat['identity']['end_to_end_ms']:.1f} |",
-        f"| measured end to end, {r.get('converter', 'WORLD')} stream | "
-        f"{lat.get('converter', lat.get('world'))['end_to_end_ms']:.1f} |",
-        "",
-        "| paced in real time | worker priority | compute RTF mean | RTF p99 | RTF max | degraded blocks "
-        "| per minute | resyncs |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for name, s in rt.items():
-        prio = "real-time" if s["realtime_priority"] else "normal"
-        lines.append(f"| {name} | {prio} | {s['rtf_mean']:.3f} | {s['rtf_p99']:.3f} | {s['rtf_max']:.3f} | "
-                     f"{s['degraded']} | {s['degraded_per_min']:.2f} | {s['resyncs']} |")
-    rss = mem["rss_mb"] or [float("nan")]
-    lines += [
-        "",
-        f"Memory over a {mem['minutes']:g}-minute stream: {rss[min(1, len(rss) - 1)]:.0f} MB after "
-        f"minute 1 (or the end), {rss[-1]:.0f} MB at the end (growth: {mem['growth_mb']:+.1f} MB; "
-        f"min {min(rss):.0f}, max {max(rss):.0f}).",
-        "",
-        "| VCC2018, 4 pairs x 25 held-out sentences | similarity to target | MCD vs target (dB) |",
-        "|---|---:|---:|",
-        f"| offline `convert` | {q['offline']['similarity']:.3f} | {q['offline']['mcd']:.2f} |",
-        f"| streamed (`live`, file clock) | {q['streamed']['similarity']:.3f} | {q['streamed']['mcd']:.2f} |",
-        f"| streamed - offline | {q['difference']['similarity']:+.3f} | {q['difference']['mcd']:+.2f} |",
-        "",
-        f"Benchmark time {r['bench_seconds'] / 60:.1f} min.",
-        "",
-    ]
-    return "\n".join(lines)

@@ -16,6 +16,7 @@ built on it with the offline torch models.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -197,3 +198,38 @@ class FrameNet:
                   self.ln_b, self.w1, self.s1, self.b1, self.w2, self.s2, self.b2, self.film_scale,
                   self.film_shift, self.out_w, self.out_b, self.head_w, self.head_b, self.eps, out[i])
         return out
+
+
+RUNTIMES = ("numba", "onnx")
+
+
+@dataclass(frozen=True)
+class NetForm:
+    """How the live networks run. ``runtime``: ``numba`` (:class:`FrameNet`'s compiled step) or
+    ``onnx`` (its step graph in onnxruntime, :mod:`voxmorph.models.frame_onnx`); ``int8``: int8
+    weights (FrameNet: the blocks' matrices, weight only; onnx: dynamic quantisation)."""
+
+    runtime: str = "numba"
+    int8: bool = False
+
+    def __post_init__(self):
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime '{self.runtime}'; choose {' or '.join(RUNTIMES)}")
+
+    @property
+    def label(self) -> str:
+        if self.runtime == "onnx":
+            return "ONNX step graphs in onnxruntime, " + ("int8 (dynamic)" if self.int8 else "float32")
+        return "compiled step, " + ("int8 block weights" if self.int8 else "float32")
+
+    def net(self, *parts, **kw):
+        """A :class:`FrameNet` of ``parts`` (its arguments) in this form."""
+        if self.runtime == "onnx":
+            from voxmorph.models.frame_onnx import OnnxFrameNet
+
+            return OnnxFrameNet.of(FrameNet(*parts, **kw), self.int8)
+        return FrameNet(*parts, int8=self.int8, **kw)
+
+
+COMPILED = NetForm()
+"""The default form: the compiled step, float32."""

@@ -18,7 +18,7 @@ import numpy as np
 from voxmorph.audio.constants import HOP, SAMPLE_RATE
 from voxmorph.audio.features import LOG_F0_MEAN, LOG_F0_STD, MEL_MEAN, MEL_STD
 from voxmorph.models.excitation import DEFAULT_F0, SYN_BINS, SYN_FFT, SYN_WIN
-from voxmorph.models.frame_net import FrameNet
+from voxmorph.models.frame_net import COMPILED, NetForm
 from voxmorph.models.vocoder import MAX_LOG_GAIN, SourceFilterVocoder
 
 
@@ -52,8 +52,8 @@ class FrameVocoder:
 
     delay = HOP
 
-    def __init__(self, model: SourceFilterVocoder, seed: int = 0, int8: bool = False):
-        self.net = FrameNet(model.inp, list(model.blocks), model.norm, model.head, int8=int8)
+    def __init__(self, model: SourceFilterVocoder, seed: int = 0, form: NetForm = COMPILED):
+        self.net = form.net(model.inp, list(model.blocks), model.norm, model.head)
         self.window = np.hanning(SYN_WIN + 1)[:-1].astype(np.float32)  # periodic Hann, as torch
         self.rng = np.random.default_rng(seed)
         self.f0_last = DEFAULT_F0

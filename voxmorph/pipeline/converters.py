@@ -20,6 +20,7 @@ from voxmorph.voices.mapping import MappingOptions
 from voxmorph.voices.voice import Voice
 
 if TYPE_CHECKING:
+    from voxmorph.models.frame_net import NetForm
     from voxmorph.pipeline.neural.models import NeuralModels
 
 MODELS = ("world", "neural")
@@ -73,17 +74,18 @@ def offline_converter(model: str, target: Voice, vocoder: str = "world", f0: str
 
 
 def streaming_converter(model: str, target: Voice, source: Voice | None = None, vocoder: str = "world",
-                        models: NeuralModels | None = None, int8: bool = False):
+                        models: NeuralModels | None = None, form: NetForm | None = None):
     """A :class:`~voxmorph.pipeline.streaming.StreamingConverter` for the live engine; ``models``:
     already loaded :class:`NeuralModels` to share between voices (default: the shipped ones);
-    ``int8``: the neural converter's networks with int8 block weights."""
+    ``form``: how the neural converter's networks run (default: the stream's own,
+    :data:`~voxmorph.pipeline.neural.stream.LIVE_FORM`)."""
     check_choice(model, vocoder)
     if model == "neural":
         from voxmorph.pipeline.neural.models import NeuralModels
         from voxmorph.pipeline.neural.stream import StreamingNeuralConverter, StreamingNeuralOptions
 
-        return StreamingNeuralConverter(target, models or NeuralModels.load(), source,
-                                        StreamingNeuralOptions(int8=int8))
+        options = StreamingNeuralOptions() if form is None else StreamingNeuralOptions(form=form)
+        return StreamingNeuralConverter(target, models or NeuralModels.load(), source, options)
     from voxmorph.pipeline.world.stream import StreamingWorldConverter
 
     if vocoder == "neural":

@@ -4,7 +4,9 @@ A :class:`StreamingConverter` declares its ``hop`` (block sizes must be multiple
 ``delay`` (look-ahead plus any framing, in samples), and hands out independent :class:`Stream`
 objects. A stream holds all left context as explicit state: each ``process`` call costs only the
 new audio and returns exactly as many samples as it was given, the output lagging the input by
-``delay`` samples. The first ``delay`` output samples are warm-up silence.
+``delay`` samples. The first ``delay`` output samples are warm-up silence. A converter may also
+declare ``headroom_ms``, the jitter buffer the live engine should plan for it by default
+(:func:`voxmorph.realtime.engine.headroom_ms`).
 """
 
 from __future__ import annotations

@@ -31,6 +31,13 @@ DEFAULT_BUDGET_MS = 40.0
 FADE_MS = 2.5
 
 
+def headroom_ms(converter: StreamingConverter) -> float:
+    """The jitter buffer a plan leaves for ``converter``'s worker: its own ``headroom_ms`` if it
+    declares one (a converter whose blocks cost little and vary little needs less), else
+    ``HEADROOM_MS``."""
+    return float(getattr(converter, "headroom_ms", HEADROOM_MS))
+
+
 @dataclass(frozen=True)
 class LatencyPlan:
     """Block size, converter delay and jitter buffer that make up one latency budget.
@@ -69,12 +76,14 @@ class LatencyPlan:
         """Room for the converter's look-ahead and ``HEADROOM_MS`` of jitter buffer: for a converter
         that looks ahead at most half of ``DEFAULT_BUDGET_MS``, 5 ms blocks and at least 40 ms (the
         WORLD stream: 40; with the neural vocoder, whose 10 ms frames add 7.5 ms: 45); for one that
-        looks further, 10 ms blocks (the neural converter: 70 ms). With less headroom the worker's
-        stalls on this project's 2-core machine degrade blocks (15 ms: 334 a minute alone)."""
+        looks further, 10 ms blocks (the neural converter, whose own headroom is 10 ms: 50 ms). With
+        less headroom the WORLD worker's stalls on this project's 2-core machine degrade blocks
+        (15 ms: 334 a minute alone)."""
         delay_ms = 1000.0 * converter.delay / converter.sample_rate
+        headroom = headroom_ms(converter)
         if delay_ms <= DEFAULT_BUDGET_MS / 2:
-            return max(DEFAULT_BUDGET_MS, delay_ms + SMALL_BLOCK_MS + HEADROOM_MS)
-        return delay_ms + PREFERRED_BLOCK_MS + HEADROOM_MS
+            return max(DEFAULT_BUDGET_MS, delay_ms + SMALL_BLOCK_MS + headroom)
+        return delay_ms + PREFERRED_BLOCK_MS + headroom
 
     @classmethod
     def for_budget(cls, latency_ms: float | None, converter: StreamingConverter) -> LatencyPlan:
@@ -84,6 +93,7 @@ class LatencyPlan:
         machine, worker spikes above 10 ms under a competing load made the latter degrade."""
         if latency_ms is None:
             latency_ms = cls.default_budget_ms(converter)
+        headroom = headroom_ms(converter)
         sr, hop, delay = converter.sample_rate, converter.hop, converter.delay
         budget = int(latency_ms * sr / 1000)
         largest = max(hop, hop * round(PREFERRED_BLOCK_MS * sr / 1000 / hop))
@@ -93,7 +103,7 @@ class LatencyPlan:
             if jitter < 1:
                 continue
             plan = cls(sr, block, delay, jitter)
-            if 1000.0 * jitter * block / sr >= HEADROOM_MS:
+            if 1000.0 * jitter * block / sr >= headroom:
                 return plan
             if best is None or jitter * block > best.jitter_blocks * best.block:
                 best = plan
@@ -187,6 +197,7 @@ class LiveEngine:
         self.stats = EngineStats()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        self._stream: GatedStream | None = None
 
     # ---- audio side -----------------------------------------------------------------------
     def callback(self, block: np.ndarray) -> np.ndarray:
@@ -228,7 +239,10 @@ class LiveEngine:
 
     # ---- worker side ----------------------------------------------------------------------
     def start(self) -> LiveEngine:
+        """Build the stream (here, before any block arrives: a neural stream copies its weights,
+        which would hold up the first blocks), then start the worker."""
         self._stop.clear()
+        self._stream = GatedStream(self.converter.stream(), self.gate)
         self._worker = threading.Thread(target=self._run, name="voxmorph-worker", daemon=True)
         self._worker.start()
         return self
@@ -252,7 +266,7 @@ class LiveEngine:
     def _run(self) -> None:
         if self.realtime_priority:
             self.stats.realtime_priority = _request_realtime_priority()
-        stream = GatedStream(self.converter.stream(), self.gate)
+        stream = self._stream
         warm_up = 0  # blocks of a restarted stream that still hold its start-up silence
         k = 0
         while not self._stop.is_set():

@@ -1,18 +1,20 @@
 """The neural converter as a streaming converter: content encoder -> decoder -> vocoder, frame by frame.
 
-Per 10 ms frame ``t`` (centred at sample ``t * HOP``), once :data:`AHEAD` samples past its centre
-have arrived: the log-mel and energy of the offline front end (:func:`voxmorph.audio.features.log_mel`,
-:func:`~voxmorph.audio.features.energy_db`, the same windows computed with numpy) and the causal
-YIN F0 tracker of :mod:`voxmorph.audio.yin`. The content encoder's stream gives frame ``t``'s
-content ``lookahead`` frames later; the decoder's stream turns it, the target-range F0 and the
-energy into the target's log-mel (its own look-ahead later, if it has one); the vocoder renders
-it. All three run as their numpy frame twins (:mod:`voxmorph.models.frame_neural`,
-:class:`FrameVocoder`).
-The pulses of frame ``t`` glide to frame ``t + 1``'s F0, which the look-ahead has already seen.
+Per 10 ms frame ``t`` (centred at sample ``t * HOP``): its log-mel once ``ahead`` samples past
+its centre have arrived (the offline front end's window, :func:`voxmorph.audio.features.log_mel`,
+computed with numpy, less what lies past ``ahead``), and its energy and causal YIN F0
+(:mod:`voxmorph.audio.yin`) once :data:`PITCH_AHEAD` have, exactly as offline. The content
+encoder's stream gives frame ``t``'s content ``lookahead`` frames later, by when its energy and
+F0 are known; the decoder's stream turns them into the target's log-mel (its own look-ahead
+later, if it has one); the vocoder renders it once frame ``t + 1``'s F0, which its pulses glide
+to, is known. All three networks run as :class:`~voxmorph.models.frame_net.FrameNet` twins
+(:mod:`voxmorph.models.frame_neural`, :class:`FrameVocoder`).
 
-Delay: ``AHEAD`` rounded up to whole frames, plus the content and decoder look-aheads, plus the
-vocoder's frame: ``(2 + 2 + 0) * 10 ms = 40 ms`` for the shipped models. Every running quantity
-advances frame by frame, so the output does not depend on the block sizes.
+Delay: the later of the log-mel's reach in whole frames plus the content and decoder look-aheads,
+and the F0's reach plus a frame; ``max(1 + 2 + 0, 2 + 1) * 10 ms = 30 ms`` for the shipped
+models with :data:`LIVE_AHEAD` (40 ms with the exact log-mel, :data:`EXACT_AHEAD`). The vocoder's
+frame is within it. Every running quantity advances frame by frame, so the output does not
+depend on the block sizes.
 
 Source F0 statistics accumulate from the stream and are refreshed every ``stats_every`` frames;
 until there are :data:`PRIOR_FRAMES` voiced frames a given source voice stands in, as in the
@@ -24,23 +26,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, F_MAX, HOP, N_FFT, SAMPLE_RATE, WIN_LENGTH
+from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, F_MAX, HOP, N_FFT, N_MELS, SAMPLE_RATE, WIN_LENGTH
 from voxmorph.audio.dsp import soft_limit
 from voxmorph.audio.features import LOG_FLOOR, mel_filterbank
 from voxmorph.audio.yin import HALF_SPAN, PitchTracker, yin_curves
-from voxmorph.models.decoder import frame_conditioning
-from voxmorph.models.frame_neural import FrameContent, FrameDecoder
+from voxmorph.models.frame_net import NetForm
+from voxmorph.models.frame_neural import FrameContent, FrameDecoder, conditioning
 from voxmorph.models.frame_vocoder import FrameVocoder, sample_f0
 from voxmorph.pipeline.neural.models import NeuralModels
 from voxmorph.voices.mapping import MappingOptions, VoiceMapping
 from voxmorph.voices.statistics import StatsAccumulator
 from voxmorph.voices.voice import Voice
 
-AHEAD = max(N_FFT // 2, HALF_SPAN)
-"""Samples past a frame's centre that its analysis reads."""
+PITCH_AHEAD = max(WIN_LENGTH // 2, HALF_SPAN)
+"""Samples past a frame's centre its energy and YIN F0 read: always as offline, since the content
+encoder's look-ahead leaves them the time (frame ``t``'s F0 is needed ``lookahead`` frames later)."""
+EXACT_AHEAD = max(N_FFT // 2, PITCH_AHEAD)
+"""Samples past a frame's centre the offline log-mel reads (2 frames of look-ahead)."""
+LIVE_AHEAD = HOP
+"""Samples past a frame's centre the live log-mel reads by default: one frame, 10 ms less delay
+than :data:`EXACT_AHEAD`; its window loses its last 40 of 400 Hann samples (weights under 0.1)."""
 BEHIND = max(N_FFT // 2, HALF_SPAN)
+"""Samples before a frame's centre its analysis reads."""
+LIVE_FORM = NetForm("numba", int8=True)
+"""The networks' default form live: the compiled step with int8 block weights, about half the
+networks' compute of float32 at the same streamed similarity and MCD (docs/bench/live_int8.md)."""
 PRIOR_FRAMES = 200
 """Voiced 10 ms frames of running statistics after which a given source voice stops being used."""
 
@@ -54,9 +65,12 @@ class StreamingNeuralOptions:
     mapping: MappingOptions = MappingOptions()
     stats_every: int = 25
     seed: int = 0
-    int8: bool = False
-    """The networks' block weights as int8 (:class:`~voxmorph.models.frame_net.FrameNet`): about half
-    the compute per frame."""
+    ahead: int = LIVE_AHEAD
+    """Samples past a frame's centre its log-mel may read: :data:`EXACT_AHEAD` exactly as the
+    offline front end; :data:`LIVE_AHEAD` saves a frame of delay."""
+    form: NetForm = LIVE_FORM
+    """How the three networks run (:class:`~voxmorph.models.frame_net.NetForm`): the compiled step
+    or its ONNX graph, float32 or int8 weights."""
 
 
 class StreamingNeuralConverter:
@@ -64,6 +78,10 @@ class StreamingNeuralConverter:
 
     sample_rate = SAMPLE_RATE
     hop = HOP
+    headroom_ms = 10.0
+    """Jitter buffer the live engine plans for this stream by default: one 10 ms block, where a
+    block's compute is ~3 ms (p99 under 5 ms) in ``bench live``. With the 30 ms look-ahead and a
+    10 ms block: 50 ms end to end."""
 
     def __init__(self, target: Voice, models: NeuralModels, source: Voice | None = None,
                  options: StreamingNeuralOptions = StreamingNeuralOptions()):
@@ -73,8 +91,16 @@ class StreamingNeuralConverter:
         self.source = source.stats if source is not None else None
         self.options = options
         self.lookahead = models.content.config.lookahead + models.decoder.config.lookahead
-        self.ahead_frames = -(-AHEAD // HOP)
-        self.delay = (self.ahead_frames + self.lookahead) * HOP
+        if not 0 < options.ahead <= EXACT_AHEAD:
+            raise ValueError(f"ahead must be within 1..{EXACT_AHEAD} samples")
+        self.ahead = options.ahead
+        mel_frames, pitch_frames = -(-options.ahead // HOP), -(-PITCH_AHEAD // HOP)
+        decoder_lookahead = models.decoder.config.lookahead
+        # the vocoder's frame m waits for content m (and the decoder's look-ahead past it) and for
+        # the F0 of frame m + 1, which its pulses glide to
+        self.delay = HOP * max(mel_frames + self.lookahead,
+                               pitch_frames + max(decoder_lookahead, 1))
+        self.stft_window = _STFT_WINDOW * (np.arange(N_FFT) < N_FFT // 2 + self.ahead)
         self.filterbank = mel_filterbank(fmax=F_MAX).numpy().astype(np.float64)
 
     def stream(self) -> NeuralStream:
@@ -82,41 +108,55 @@ class StreamingNeuralConverter:
 
 
 class NeuralStream:
-    """State of one stream of :class:`StreamingNeuralConverter`."""
+    """State of one stream of :class:`StreamingNeuralConverter`. Frames move through: log-mel ->
+    content (``_content_q``); energy and F0 (``_f0``, ``_energy`` from frame ``_vocoded``); the
+    decoder once both are known (``_mel_q``); the vocoder once the next frame's F0 is known."""
 
     def __init__(self, conv: StreamingNeuralConverter):
         self.conv = conv
         self._buf = np.zeros(BEHIND)
         self._buf_start = -BEHIND  # absolute sample index of _buf[0]; zeros before the signal
-        self._next = 0  # next frame to analyse
+        self._next_mel = 0  # next frame whose log-mel to compute
+        self._next_pitch = 0  # next frame whose energy and F0 to compute
+        self._decoded = 0  # frames given to the decoder
+        self._vocoded = 0  # frames given to the vocoder
         self._tracker = PitchTracker()
         self._acc = StatsAccumulator()
         self._source = None
-        int8 = conv.options.int8
-        self._content = FrameContent(conv.models.content, int8=int8)
-        self._decoder = FrameDecoder(conv.models.decoder, conv.voice, int8=int8)
-        self._vocoder = FrameVocoder(conv.models.vocoder.model, seed=conv.options.seed, int8=int8)
-        self._f0: list[float] = []  # mapped F0 of analysed frames not yet vocoded
+        form = conv.options.form
+        self._content = FrameContent(conv.models.content, form)
+        self._decoder = FrameDecoder(conv.models.decoder, conv.voice, form)
+        self._vocoder = FrameVocoder(conv.models.vocoder.model, seed=conv.options.seed, form=form)
+        self._content_q = np.zeros((conv.models.content.config.dim, 0), np.float32)  # not yet decoded
+        self._mel_q = np.zeros((N_MELS, 0), np.float32)  # decoded, not yet vocoded
+        self._f0: list[float] = []  # mapped F0 of frames _vocoded, _vocoded + 1, ... (analysed)
         self._energy: list[float] = []  # their energy
-        self._pending = 0  # frames in the decoder's look-ahead: conditioned, not yet decoded
         self._out = np.zeros(conv.delay - HOP, np.float32)  # the vocoder adds its own frame
 
-    def _window(self, centre: int, before: int, after: int) -> np.ndarray:
-        i = centre - self._buf_start
-        return self._buf[i - before : i + after]
+    def _span(self, start: int, stop: int, reach: int | None = None) -> np.ndarray:
+        """Samples ``start .. stop`` (absolute); those from ``reach`` on (past what the analysis
+        may read, not necessarily arrived yet) as zeros."""
+        reach = stop if reach is None else reach
+        i, seen = start - self._buf_start, min(stop, reach) - start
+        out = self._buf[i : i + seen]
+        return out if seen == stop - start else np.concatenate([out, np.zeros(stop - start - seen)])
 
-    def _analyse(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Frames -> log-mel ``(N_MELS, k)``, energy dB ``(k,)`` and source F0 ``(k,)``."""
-        centres = frames * HOP
-        seg = np.stack([self._window(c, N_FFT // 2, N_FFT // 2) for c in centres])
-        mag = np.abs(np.fft.rfft(seg * _STFT_WINDOW, axis=1))
-        mel = np.log(np.maximum(self.conv.filterbank @ mag.T, LOG_FLOOR))
-        win = np.stack([self._window(c, WIN_LENGTH // 2, WIN_LENGTH // 2) for c in centres])
-        power = (win**2 * _ENERGY_WINDOW).sum(1) / _ENERGY_WINDOW.sum()
+    def _log_mel(self, frames: np.ndarray) -> np.ndarray:
+        """Frames -> log-mel ``(N_MELS, k)``, reading ``ahead`` samples past each centre."""
+        conv, half = self.conv, N_FFT // 2
+        seg = np.stack([self._span(c - half, c + half, c + conv.ahead) for c in frames * HOP])
+        mag = np.abs(np.fft.rfft(seg * conv.stft_window, axis=1))
+        return np.log(np.maximum(conv.filterbank @ mag.T, LOG_FLOOR))
+
+    def _pitch(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frames -> energy dB ``(k,)`` and source F0 ``(k,)``, as offline."""
+        win, y, centres = WIN_LENGTH // 2, HALF_SPAN, frames * HOP
+        seg = np.stack([self._span(c - win, c + win) for c in centres])
+        power = (seg**2 * _ENERGY_WINDOW).sum(1) / _ENERGY_WINDOW.sum()
         energy = 10.0 * np.log10(np.maximum(power, 1e-10))
-        curves, rms = yin_curves(np.stack([self._window(c, HALF_SPAN, HALF_SPAN) for c in centres]))
+        curves, rms = yin_curves(np.stack([self._span(c - y, c + y) for c in centres]))
         f0, _ = self._tracker.track(curves, rms)
-        return mel, energy, f0
+        return energy, f0
 
     def _map_f0(self, f0: np.ndarray, frames: np.ndarray) -> np.ndarray:
         conv, out = self.conv, np.zeros_like(f0)
@@ -133,28 +173,42 @@ class NeuralStream:
                 out[i] = f
         return out
 
-    @torch.inference_mode()
-    def _convert(self, frames: np.ndarray) -> np.ndarray:
-        mel, energy, f0 = self._analyse(frames)
-        self._f0 += list(self._map_f0(f0, frames))
-        self._energy += list(energy)
-        content = self._content.process(mel)
-        k, p = content.shape[-1], self._pending
-        if k == 0:
-            return np.zeros(0, np.float32)
-        cond = frame_conditioning(torch.from_numpy(content)[None],
-                                  torch.tensor(self._f0[p : p + k], dtype=torch.float32)[None],
-                                  torch.tensor(self._energy[p : p + k], dtype=torch.float32)[None])
-        mel_hat = self._decoder.process(cond[0].numpy())
-        m = mel_hat.shape[-1]
-        self._pending = p + k - m
-        if m == 0:
+    def _analyse(self, end: int) -> None:
+        """Log-mel (into the content encoder) and energy and F0 of every frame ``end`` allows."""
+        last = (end - self.conv.ahead) // HOP
+        if last >= self._next_mel:
+            frames = np.arange(self._next_mel, last + 1)
+            self._next_mel = last + 1
+            content = self._content.process(self._log_mel(frames))
+            self._content_q = np.concatenate([self._content_q, content], axis=1)
+        last = (end - PITCH_AHEAD) // HOP
+        if last >= self._next_pitch:
+            frames = np.arange(self._next_pitch, last + 1)
+            self._next_pitch = last + 1
+            energy, f0 = self._pitch(frames)
+            self._f0 += list(self._map_f0(f0, frames))
+            self._energy += list(energy)
+
+    def _render(self) -> np.ndarray:
+        """Decode the frames whose content, energy and F0 are known; vocode those whose next
+        frame's F0 is known too."""
+        k = min(self._content_q.shape[1], self._next_pitch - self._decoded)
+        if k > 0:
+            i = self._decoded - self._vocoded
+            cond = conditioning(self._content_q[:, :k], self._f0[i : i + k], self._energy[i : i + k])
+            self._mel_q = np.concatenate([self._mel_q, self._decoder.process(cond)], axis=1)
+            self._content_q = self._content_q[:, k:]
+            self._decoded += k
+        m = min(self._mel_q.shape[1], self._next_pitch - 1 - self._vocoded)
+        if m <= 0:
             return np.zeros(0, np.float32)
         f0_m = np.asarray(self._f0[: m + 1], np.float32)  # frame m's F0 is known: the look-ahead
         pulses = sample_f0(f0_m[None, 1 : m + 1], f0_m[:1], HOP)[0]
-        y = self._vocoder.process(mel_hat, f0_m[:m], pulses)
+        y = self._vocoder.process(self._mel_q[:, :m], f0_m[:m], pulses)
+        self._mel_q = self._mel_q[:, m:]
         del self._f0[:m], self._energy[:m]
-        return y
+        self._vocoded += m
+        return soft_limit(y)
 
     def process(self, block: np.ndarray) -> np.ndarray:
         n = len(block)
@@ -162,12 +216,9 @@ class NeuralStream:
             raise ValueError(f"block of {n} samples is not a multiple of the hop {HOP}")
         self._buf = np.concatenate([self._buf, np.asarray(block, np.float64)])
         end = self._buf_start + self._buf.size
-        last = (end - AHEAD) // HOP
-        if last >= self._next:
-            frames = np.arange(self._next, last + 1)
-            self._next = last + 1
-            self._out = np.concatenate([self._out, soft_limit(self._convert(frames))])
-        keep = BEHIND + AHEAD + HOP
+        self._analyse(end)
+        self._out = np.concatenate([self._out, self._render()])
+        keep = BEHIND + max(self.conv.ahead, PITCH_AHEAD) + HOP
         trim = max(0, self._buf.size - keep)
         self._buf, self._buf_start = self._buf[trim:], self._buf_start + trim
         out, self._out = self._out[:n], self._out[n:]

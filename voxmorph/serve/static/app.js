@@ -1,10 +1,13 @@
 // The voxmorph web app: Live, Convert, Speak and Voices over the server's HTTP API and WebSocket.
 "use strict";
 
-const RATE = 16000, BLOCK = 160, PREFILL = 320, KEEP = 3 * RATE;
+// MIN_BUFFER: the playback buffer's floor (two render quanta); TRACE: what the worklets keep
+// of the captured and played audio for `window.voxmorph.trace()`
+const RATE = 16000, BLOCK = 160, MIN_BUFFER = 256, KEEP = 3 * RATE, TRACE = 20 * RATE;
 const $ = (id) => document.getElementById(id);
 // state the page exposes for tests and the curious
-window.voxmorph = { sent: 0, received: 0, rttMs: null, latencyMs: null, underruns: 0,
+window.voxmorph = { sent: 0, received: 0, rttMs: null, latencyMs: null, underruns: 0, dropped: 0, cut: 0,
+                    bufferTargetMs: null, trace: null,
                     recent: new Float32Array(KEEP), recentFill: 0, error: null,
                     converted: null, spoken: null, enrolled: null, inputPitch: null, outputPitch: null };
 
@@ -215,8 +218,21 @@ async function start() {
   mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false,
     noiseSuppression: false, autoGainControl: false, channelCount: 1 } });
   const source = ctx.createMediaStreamSource(mic);
-  const capture = new AudioWorkletNode(ctx, "capture", { processorOptions: { block: BLOCK } });
-  const player = new AudioWorkletNode(ctx, "player", { processorOptions: { prefill: PREFILL } });
+  const capture = new AudioWorkletNode(ctx, "capture", { processorOptions: { block: BLOCK, trace: TRACE } });
+  const player = new AudioWorkletNode(ctx, "player", { processorOptions: { minTarget: MIN_BUFFER,
+                                                                           trace: TRACE } });
+  // what was captured and what was played, on the context's frame clock (a benchmark aligns them)
+  const snapshot = (node) => new Promise((resolve) => {
+    const previous = node.port.onmessage;
+    node.port.onmessage = (e) => {
+      if (e.data.samples === undefined) { previous(e); return; }
+      node.port.onmessage = previous;
+      resolve({ samples: Array.from(e.data.samples), end: e.data.end });
+    };
+    node.port.postMessage("trace");
+  });
+  window.voxmorph.trace = async () => ({ input: await snapshot(capture), output: await snapshot(player),
+                                         rate: RATE, deviceMs: 1000 * ((ctx.baseLatency || 0) + (ctx.outputLatency || 0)) });
   const sink = ctx.createGain(); sink.gain.value = 0;
   source.connect(capture); capture.connect(sink); sink.connect(ctx.destination);
   player.connect(ctx.destination);
@@ -251,8 +267,11 @@ async function start() {
   };
   player.port.onmessage = (e) => {
     bufferedMs = 1000 * e.data.buffered / RATE;
-    window.voxmorph.underruns = e.data.underruns;
     const v = window.voxmorph;
+    v.underruns = e.data.underruns;
+    v.dropped = e.data.dropped;
+    v.cut = e.data.cut;
+    v.bufferTargetMs = 1000 * e.data.target / RATE;
     $("buffered").textContent = bufferedMs.toFixed(1) + " ms";
     $("underruns").textContent = e.data.underruns;
     if (v.rttMs !== null) {
