@@ -82,6 +82,7 @@ def run_browser(speech: np.ndarray, model: str, voice: str, seconds: float, log:
     from voxmorph.audio.io import save_audio
     from voxmorph.eval.bench_serve import start_server
 
+    log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="voxmorph-bench-browser-") as tmp:
         mic = Path(tmp) / "mic.wav"
         save_audio(mic, speech)

@@ -254,6 +254,12 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
     identity = PassThrough(SAMPLE_RATE, conv.hop)
     identity_plan = LatencyPlan(SAMPLE_RATE, plan.block, 0, plan.jitter_blocks)
     t0 = time.perf_counter()
+    page = None
+    if browser:  # first (the shortest part that can fail): the page in Chromium, the same converter served
+        from voxmorph.eval.bench_browser import run_browser
+
+        page = run_browser(speech[: 30 * SAMPLE_RATE], model, "vcc-tf1", min(seconds, 30.0),
+                           out.with_suffix(".server.log"))
     result = {
         "machine": {"cpus": platform.processor() or platform.machine(), "python": platform.python_version()},
         "plan": {"block_ms": 1000.0 * plan.block / SAMPLE_RATE, "jitter_blocks": plan.jitter_blocks,
@@ -267,6 +273,8 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
                          conv, plan, looped(speech, 60 * load_minutes), load=True, realtime_priority=False,
                          progress=progress)},
     }
+    if page is not None:
+        result["browser"] = page
     for i, summary in enumerate(paced_together(conv, plan, speech, 2), 1):
         result["realtime"][f"two streams at once, stream {i}"] = summary
     reference = model == "neural"
@@ -278,11 +286,6 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
                                "latency": measure_latency(ref_conv, ref_plan, speech[: 20 * SAMPLE_RATE]),
                                "alone": paced_run(ref_conv, ref_plan, speech, load=False)}
     result["identity_plan_ms"] = identity_plan.latency_ms
-    if browser:  # the same converter behind the server, the page in Chromium
-        from voxmorph.eval.bench_browser import run_browser
-
-        result["browser"] = run_browser(speech[: 30 * SAMPLE_RATE], model, "vcc-tf1", min(seconds, 30.0),
-                                        out.with_suffix(".server.log"))
     result["memory"] = memory_run(conv, plan, speech, memory_minutes, progress)
     quality_rows = quality_run(data, progress, model, vocoder, form, reference)
     result["quality"] = _quality_summary(quality_rows)
