@@ -232,6 +232,14 @@ def test_bench_vc_model_options_are_checked_before_any_work(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_bench_live_options_are_checked_before_any_work(tmp_path):
+    assert_user_error(run("bench", "live", "--data", tmp_path, "--load-minutes", "0", "--out", tmp_path / "r",
+                          check=False), "must be positive")
+    assert_user_error(run("bench", "live", "--data", tmp_path, "--model", "world", "--float32", "--out",
+                          tmp_path / "r", check=False), "neural converter")
+    assert not list(tmp_path.iterdir())
+
+
 def test_live_bad_inputs_are_one_line_errors(tmp_path, male_wav):
     out = tmp_path / "x.wav"
     assert_user_error(run("live", "--voice", "vcc-tf1", "--input", tmp_path / "none.wav", "--output", out,

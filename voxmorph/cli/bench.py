@@ -107,9 +107,9 @@ def bench_live(
     from voxmorph.eval.bench_live import QUALITY_PAIRS, run_bench_live
 
     form = net_form(model, runtime, int8)
-    corpus(data, "VCC2SM1")
     if min(seconds, memory_minutes, load_minutes) <= 0:
         raise UserError("--seconds, --memory-minutes and --load-minutes must be positive")
+    corpus(data, "VCC2SM1")
     steps = int(load_minutes) + memory_minutes + len(QUALITY_PAIRS) * 25
     with progress(steps, "bench live", unit="steps") as bar:
         md = run_bench_live(data, out, seconds, memory_minutes, load_minutes, progress=lambda: bar.update(1),

@@ -38,12 +38,16 @@ def _aligned(trace: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def measure_page(url: str, mic: Path, voice: str, seconds: float) -> dict:
     """Run the live tab for ``seconds`` with ``mic`` as the microphone; the page's figures."""
-    from playwright.sync_api import sync_playwright
-
     from voxmorph.eval.bench_live import envelope_lag
 
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise UserError("the browser measurement needs playwright (pip install -e '.[dev]'); "
+                        "--no-browser skips it") from None
     if not Path(CHROMIUM).exists():
-        raise UserError("the browser benchmark needs Debian's chromium (apt-get install chromium)")
+        raise UserError("the browser measurement needs Debian's chromium (apt-get install chromium); "
+                        "--no-browser skips it")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
