@@ -252,7 +252,7 @@ def test_live_bad_inputs_are_one_line_errors(tmp_path, male_wav):
     assert_user_error(run("live", "--voice", "vcc-tf1", "--model", "world", "--int8", "--input", male_wav,
                           "--output", out, check=False), "neural converter")
     assert_user_error(run("live", "--voice", "vcc-tf1", "--runtime", "tensorrt", "--input", male_wav,
-                          "--output", out, check=False), "unknown --runtime")
+                          "--output", out, check=False), "unknown runtime")
     assert not out.exists()
 
 

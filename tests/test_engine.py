@@ -152,8 +152,8 @@ def test_callback_never_waits_for_the_worker():
 
 
 def test_default_budget_is_40_ms_unless_the_look_ahead_needs_more():
-    from voxmorph.pipeline.streaming import PassThrough
-    from voxmorph.realtime.engine import HEADROOM_MS, LatencyPlan
+    from voxmorph.pipeline.streaming import HEADROOM_MS, PassThrough
+    from voxmorph.realtime.engine import LatencyPlan
 
     short, vocoded, long = PassThrough(16000, 80), PassThrough(16000, 80), PassThrough(16000, 160)
     # 12.5 ms (WORLD stream), 20 ms (WORLD stream + neural vocoder), 40 ms (neural stream)
@@ -165,3 +165,12 @@ def test_default_budget_is_40_ms_unless_the_look_ahead_needs_more():
         plan = LatencyPlan.for_budget(None, conv)
         assert plan.jitter_blocks * plan.block >= HEADROOM_MS * 16
     assert LatencyPlan.for_budget(None, long).latency_ms <= 70.0
+
+
+def test_a_chain_plans_the_larger_headroom_of_its_parts():
+    from voxmorph.pipeline.streaming import HEADROOM_MS, Chain, PassThrough
+
+    light = PassThrough(16000, 160)
+    light.headroom_ms = 10.0
+    assert Chain(PassThrough(16000, 160), light).headroom_ms == HEADROOM_MS
+    assert Chain(light, light).headroom_ms == 10.0

@@ -19,11 +19,10 @@ from test_cli import assert_user_error, run
 from voxmorph.audio.constants import SAMPLE_RATE
 from voxmorph.audio.io import load_audio
 from voxmorph.audio.yin import yin_f0
+from voxmorph.eval.bench_browser import CHROMIUM, launch_chromium
 from voxmorph.pipeline.world.stream import FRAME_HOP
 from voxmorph.serve.app import HEADER, create_app
 from voxmorph.serve.limits import ServerLimits
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.mark.parametrize("model,hop", [("neural", 160), ("world", FRAME_HOP)])
@@ -86,7 +85,7 @@ def test_browser_page_streams_the_microphone_and_plays_converted_audio(server, m
     x = load_audio(male_wav)
     sf.write(mic, x, SAMPLE_RATE, subtype="PCM_16")
     with sync_playwright() as p:
-        browser = _chromium(p, mic)
+        browser = launch_chromium(p, mic)
         page = browser.new_page()
         page.goto(server)
         page.wait_for_function("document.querySelectorAll('#voice option').length > 0")
@@ -111,17 +110,10 @@ def test_browser_page_streams_the_microphone_and_plays_converted_audio(server, m
     assert np.median(f_out[f_out > 0]) > 1.5 * np.median(f_in[f_in > 0])
 
 
-def _chromium(p, mic: Path):
-    return p.chromium.launch(executable_path=CHROMIUM, args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={mic}", "--autoplay-policy=no-user-gesture-required"])
-
-
 @pytest.mark.slow
 def test_the_page_latency_is_measured_from_what_it_captured_and_played(server, male_wav, tmp_path):
     """The benchmark's measurement: the played audio lags the captured audio by the whole path,
-    at least the converter's look-ahead and a block, and the jitter buffer does not grow."""
+    at least the converter's look-ahead and a block; the playback buffer's target within its bounds."""
     from voxmorph.eval.bench_browser import measure_page
 
     mic = tmp_path / "mic.wav"
@@ -129,7 +121,7 @@ def test_the_page_latency_is_measured_from_what_it_captured_and_played(server, m
     got = measure_page(server, mic, "vcc-tf1", seconds=8.0)
     delay_ms = httpx.get(server + "api/status").json()["delay_ms"]
     assert delay_ms + 10.0 <= got["end_to_end_ms"] < 400.0
-    assert got["buffer_target_ms"] >= 16.0 and got["underruns"] >= 0
+    assert 16.0 <= got["buffer_target_ms"] <= 160.0  # between the page's floor and ceiling
 
 
 @pytest.mark.slow
@@ -143,7 +135,7 @@ def test_browser_app_convert_speak_and_voices_tabs(server, male_wav, female_wav,
     mic = tmp_path / "mic.wav"
     sf.write(mic, load_audio(male_wav), SAMPLE_RATE, subtype="PCM_16")
     with sync_playwright() as p:
-        browser = _chromium(p, mic)
+        browser = launch_chromium(p, mic)
         page = browser.new_page()
         page.on("dialog", lambda d: d.accept())
         page.goto(server)

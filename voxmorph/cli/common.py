@@ -64,11 +64,12 @@ def net_form(model: str, runtime: str, int8: bool | None):
     chose (int8 unless ``--float32``)."""
     if model != "neural" and (runtime != "numba" or int8 is not None):
         raise UserError("--runtime and --int8/--float32 apply to the neural converter (--model neural)")
-    from voxmorph.models.frame_net import RUNTIMES, NetForm
+    from voxmorph.models.frame_net import NetForm
 
-    if runtime not in RUNTIMES:
-        raise UserError(f"unknown --runtime '{runtime}'; choose {' or '.join(RUNTIMES)}")
-    return NetForm(runtime, int8 is not False)
+    try:
+        return NetForm(runtime, int8 is not False)
+    except ValueError as err:
+        raise UserError(f"--runtime: {err}") from None
 
 
 def synthesis(model: str, vocoder: str | None) -> str:

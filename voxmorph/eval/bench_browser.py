@@ -36,6 +36,14 @@ def _aligned(trace: dict) -> tuple[np.ndarray, np.ndarray]:
             y[start - (o["end"] - y.size) : end - (o["end"] - y.size)])
 
 
+def launch_chromium(playwright, mic: Path):
+    """Debian's headless Chromium with a fake microphone playing ``mic`` (looped) and no prompts."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={mic}", "--autoplay-policy=no-user-gesture-required"])
+
+
 def measure_page(url: str, mic: Path, voice: str, seconds: float) -> dict:
     """Run the live tab for ``seconds`` with ``mic`` as the microphone; the page's figures."""
     from voxmorph.eval.bench_live import envelope_lag
@@ -49,10 +57,7 @@ def measure_page(url: str, mic: Path, voice: str, seconds: float) -> dict:
         raise UserError("the browser measurement needs Debian's chromium (apt-get install chromium); "
                         "--no-browser skips it")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={mic}", "--autoplay-policy=no-user-gesture-required"])
+        browser = launch_chromium(p, mic)
         try:
             page = browser.new_page()
             page.goto(url)

@@ -6,7 +6,7 @@ objects. A stream holds all left context as explicit state: each ``process`` cal
 new audio and returns exactly as many samples as it was given, the output lagging the input by
 ``delay`` samples. The first ``delay`` output samples are warm-up silence. A converter may also
 declare ``headroom_ms``, the jitter buffer the live engine should plan for it by default
-(:func:`voxmorph.realtime.engine.headroom_ms`).
+(:func:`headroom_ms`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,16 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
+
+HEADROOM_MS = 20.0
+"""Jitter buffer the live engine plans for a converter that declares none: the WORLD worker's
+stalls on this project's 2-core machine need it."""
+
+
+def headroom_ms(converter) -> float:
+    """``converter``'s own ``headroom_ms`` if it declares one (a converter whose blocks cost little
+    needs less), else :data:`HEADROOM_MS`."""
+    return float(getattr(converter, "headroom_ms", HEADROOM_MS))
 
 
 class Stream(Protocol):
@@ -55,6 +65,7 @@ class Chain:
         self.sample_rate = first.sample_rate
         self.hop = max(first.hop, second.hop)
         self.delay = first.delay + second.delay
+        self.headroom_ms = max(headroom_ms(first), headroom_ms(second))
 
     def stream(self) -> _ChainStream:
         return _ChainStream(self.first.stream(), self.second.stream())

@@ -19,23 +19,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voxmorph.errors import UserError
-from voxmorph.pipeline.streaming import StreamingConverter
+from voxmorph.pipeline.streaming import StreamingConverter, headroom_ms
 from voxmorph.realtime.buffers import BlockRing
 from voxmorph.realtime.gate import GatedStream, VoiceGate
 
 PREFERRED_BLOCK_MS = 10.0
 SMALL_BLOCK_MS = 5.0
 REALTIME_PRIORITY = 10
-HEADROOM_MS = 20.0
 DEFAULT_BUDGET_MS = 40.0
 FADE_MS = 2.5
-
-
-def headroom_ms(converter: StreamingConverter) -> float:
-    """The jitter buffer a plan leaves for ``converter``'s worker: its own ``headroom_ms`` if it
-    declares one (a converter whose blocks cost little and vary little needs less), else
-    ``HEADROOM_MS``."""
-    return float(getattr(converter, "headroom_ms", HEADROOM_MS))
 
 
 @dataclass(frozen=True)

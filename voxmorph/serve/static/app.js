@@ -1,9 +1,10 @@
 // The voxmorph web app: Live, Convert, Speak and Voices over the server's HTTP API and WebSocket.
 "use strict";
 
-// MIN_BUFFER: the playback buffer's floor (two render quanta); TRACE: what the worklets keep
+// MIN_BUFFER / MAX_BUFFER: the playback buffer's floor (two render quanta) and ceiling;
+// TRACE: what the worklets keep
 // of the captured and played audio for `window.voxmorph.trace()`
-const RATE = 16000, BLOCK = 160, MIN_BUFFER = 256, KEEP = 3 * RATE, TRACE = 20 * RATE;
+const RATE = 16000, BLOCK = 160, MIN_BUFFER = 256, MAX_BUFFER = 2560, KEEP = 3 * RATE, TRACE = 20 * RATE;
 const $ = (id) => document.getElementById(id);
 // state the page exposes for tests and the curious
 window.voxmorph = { sent: 0, received: 0, rttMs: null, latencyMs: null, underruns: 0, dropped: 0, cut: 0,
@@ -219,7 +220,7 @@ async function start() {
     noiseSuppression: false, autoGainControl: false, channelCount: 1 } });
   const source = ctx.createMediaStreamSource(mic);
   const capture = new AudioWorkletNode(ctx, "capture", { processorOptions: { block: BLOCK, trace: TRACE } });
-  const player = new AudioWorkletNode(ctx, "player", { processorOptions: { minTarget: MIN_BUFFER,
+  const player = new AudioWorkletNode(ctx, "player", { processorOptions: { minTarget: MIN_BUFFER, maxTarget: MAX_BUFFER,
                                                                            trace: TRACE } });
   // what was captured and what was played, on the context's frame clock (a benchmark aligns them)
   const snapshot = (node) => new Promise((resolve) => {

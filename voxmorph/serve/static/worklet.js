@@ -46,7 +46,8 @@ class Capture extends AudioWorkletProcessor {
 
 // The jitter buffer aims at `target` samples: the largest lateness of an arriving block over the
 // last WINDOW arrivals (against the steady arrival the sample count predicts), plus one render
-// quantum, never below `minTarget`. Audio beyond target + SLACK is dropped at the next quiet
+// quantum, never below `minTarget` nor above `maxTarget` (the burst of replies that queued up
+// while the server built the stream would otherwise set it to seconds). Audio beyond target + SLACK is dropped at the next quiet
 // render quantum (the voice gate leaves plenty), or after HOLD frames of excess anyway (`cut`): late
 // blocks that arrive together no longer add their lateness to every later sample.
 const WINDOW = 300, SLACK = 64, HOLD = 16000, QUIET = 1e-3;
@@ -56,6 +57,7 @@ class Player extends AudioWorkletProcessor {
     const o = options.processorOptions;
     super();
     this.minTarget = o.minTarget;
+    this.maxTarget = o.maxTarget;
     this.target = o.minTarget;
     this.queue = [];
     this.offset = 0;
@@ -82,7 +84,7 @@ class Player extends AudioWorkletProcessor {
     const n = Math.min(this.arrivals, WINDOW);
     let lo = Infinity, hi = -Infinity;
     for (let i = 0; i < n; i++) { lo = Math.min(lo, this.lateness[i]); hi = Math.max(hi, this.lateness[i]); }
-    this.target = Math.max(this.minTarget, hi - lo + 128);
+    this.target = Math.min(this.maxTarget, Math.max(this.minTarget, hi - lo + 128));
     this.queue.push(x);
     this.buffered += x.length;
   }
