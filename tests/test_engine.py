@@ -15,7 +15,7 @@ from voxmorph.pipeline.streaming import PassThrough, run_stream
 from voxmorph.pipeline.world.stream import StreamingWorldConverter
 from voxmorph.realtime.clock import reblock, run_clock
 from voxmorph.realtime.engine import FADE_MS, LatencyPlan, LiveEngine
-from voxmorph.realtime.gate import VoiceGate
+from voxmorph.realtime.gate import VAD_WINDOW, SileroStep, VoiceGate
 from voxmorph.voices.store import VoiceStore
 
 
@@ -136,6 +136,20 @@ def test_gate_opens_before_the_first_syllable_is_lost(male_audio):
     opened = int(np.flatnonzero(gains > 0.99)[0])
     # the converted signal lags the input by the converter's delay (12.5 ms), which is free pre-roll
     assert opened - SAMPLE_RATE // 2 < 200 + 160
+
+
+def test_silero_step_equals_the_packages_wrapper(male_audio):
+    import torch
+    from silero_vad import load_silero_vad
+
+    wrapper, step = load_silero_vad(onnx=True), SileroStep()
+    x = np.concatenate([np.zeros(VAD_WINDOW, np.float32), male_audio[: 40 * VAD_WINDOW]])
+    got, want = [], []
+    for i in range(0, x.size - VAD_WINDOW + 1, VAD_WINDOW):
+        got.append(step.step(x[i : i + VAD_WINDOW]))
+        want.append(float(wrapper(torch.from_numpy(x[i : i + VAD_WINDOW].copy()), SAMPLE_RATE)))
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    assert max(want) > 0.5 > min(want)  # both speech and silence were scored
 
 
 def test_callback_never_waits_for_the_worker():

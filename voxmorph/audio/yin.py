@@ -9,8 +9,10 @@ with hysteresis, which is what re-running DIO over a sliding window lacks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from voxmorph.audio.constants import F0_CEIL, SAMPLE_RATE
@@ -25,24 +27,37 @@ HALF_SPAN = (YIN_WINDOW + MAX_LAG + 1) // 2
 """Samples each side of a frame's centre that its YIN curve reads."""
 
 
+@numba.njit(nogil=True, cache=True)
+def _yin_curves(frames, nfft, cmnd, rms):  # pragma: no cover - compiled
+    k, n = frames.shape
+    head = np.zeros(nfft)
+    padded = np.zeros(nfft)
+    sq = np.zeros(n + 1)
+    for f in range(k):
+        x = frames[f]
+        head[:YIN_WINDOW] = x[:YIN_WINDOW]
+        padded[:n] = x
+        r = np.fft.irfft(np.conj(np.fft.rfft(head)) * np.fft.rfft(padded), nfft)
+        for i in range(n):
+            sq[i + 1] = sq[i] + x[i] * x[i]
+        e0 = sq[YIN_WINDOW]
+        cmnd[f, 0] = 1.0
+        cum = 0.0
+        for lag in range(1, MAX_LAG + 1):
+            d = max(e0 + (sq[lag + YIN_WINDOW] - sq[lag]) - 2.0 * r[lag], 0.0)
+            cum += d
+            cmnd[f, lag] = d * lag / max(cum, 1e-12)
+        rms[f] = math.sqrt(e0 / YIN_WINDOW)
+
+
 def yin_curves(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Frames ``(K, 2 * HALF_SPAN)`` -> cumulative-mean-normalised difference ``(K, MAX_LAG + 1)``
-    and frame RMS ``(K,)``."""
-    frames = np.asarray(frames, np.float64)
+    and frame RMS ``(K,)``. One compiled call for all frames (the live streams call it with one
+    or two frames per block, where a dozen numpy calls per frame cost more than the arithmetic)."""
+    frames = np.ascontiguousarray(frames, np.float64)
     k, n = frames.shape
-    nfft = 1 << int(np.ceil(np.log2(n + YIN_WINDOW)))
-    head = np.zeros((k, nfft))
-    head[:, :YIN_WINDOW] = frames[:, :YIN_WINDOW]
-    r = np.fft.irfft(np.conj(np.fft.rfft(head, axis=1)) * np.fft.rfft(frames, nfft, axis=1), nfft, axis=1)
-    r = r[:, : MAX_LAG + 1]
-    sq = np.concatenate([np.zeros((k, 1)), np.cumsum(frames**2, axis=1)], axis=1)
-    lags = np.arange(MAX_LAG + 1)
-    e_lag = sq[:, lags + YIN_WINDOW] - sq[:, lags]
-    d = np.maximum(e_lag[:, :1] + e_lag - 2.0 * r, 0.0)
-    cum = np.cumsum(d[:, 1:], axis=1)
-    cmnd = np.ones_like(d)
-    cmnd[:, 1:] = d[:, 1:] * lags[1:] / np.maximum(cum, 1e-12)
-    rms = np.sqrt(e_lag[:, 0] / YIN_WINDOW)
+    cmnd, rms = np.empty((k, MAX_LAG + 1)), np.empty(k)
+    _yin_curves(frames, 1 << int(np.ceil(np.log2(n + YIN_WINDOW))), cmnd, rms)
     return cmnd, rms
 
 

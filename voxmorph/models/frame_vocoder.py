@@ -5,7 +5,10 @@ converter calls it with one 10 ms frame at a time, where the fixed cost of some 
 calls outweighs the arithmetic. :class:`FrameVocoder` holds the same weights in a
 :class:`~voxmorph.models.frame_net.FrameNet` (one compiled call per frame) and does the
 synthesis in numpy; it computes the same thing (tests check it against :class:`VocoderStream`
-to float32 precision). It is an inference object only: it cannot be trained, and
+to float32 precision). After the network, everything a frame needs (its pulses, the two
+windowed FFTs of the sources, the minimum-phase filters, the inverse FFT and the overlap-add) is
+one more compiled call, :func:`_synthesise`, instead of some twenty numpy calls whose fixed cost
+was most of the vocoder's time. It is an inference object only: it cannot be trained, and
 its weights are a copy taken when it is built.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from voxmorph.audio.constants import HOP, SAMPLE_RATE
@@ -21,13 +25,7 @@ from voxmorph.models.excitation import DEFAULT_F0, SYN_BINS, SYN_FFT, SYN_WIN
 from voxmorph.models.frame_net import COMPILED, NetForm
 from voxmorph.models.vocoder import MAX_LOG_GAIN, SourceFilterVocoder
 
-
-def minimum_phase(log_mag: np.ndarray) -> np.ndarray:
-    """``(..., SYN_BINS)`` natural-log magnitudes -> complex minimum-phase response (folded cepstrum)."""
-    cep = np.fft.irfft(log_mag, n=SYN_FFT)
-    cep[..., 1 : SYN_FFT // 2] *= 2.0
-    cep[..., SYN_FFT // 2 + 1 :] = 0.0
-    return np.exp(np.fft.rfft(cep))
+_TWO_PI = 2.0 * math.pi
 
 
 def sample_f0(frames: np.ndarray, previous: np.ndarray, hop: int) -> np.ndarray:
@@ -41,6 +39,54 @@ def sample_f0(frames: np.ndarray, previous: np.ndarray, hop: int) -> np.ndarray:
     second_half = np.arange(hop) >= hop // 2
     voiced = np.where(second_half, (frames > 0)[..., None], (before > 0)[..., None])
     return np.where(voiced, glide, 0.0).astype(frames.dtype).reshape(len(frames), -1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _pulses(f0, phase):  # pragma: no cover - compiled
+    """Band-limited pulses for sample F0 ``(n,)`` from ``phase[0]`` (advanced in place), as
+    :func:`~voxmorph.models.excitation.harmonic_pulses` makes them."""
+    out = np.empty(f0.shape[0], np.float32)
+    acc = phase[0]
+    for s in range(f0.shape[0]):
+        voiced = f0[s] > 0
+        f = np.float64(f0[s]) if voiced else DEFAULT_F0
+        acc += _TWO_PI * f / SAMPLE_RATE
+        phi = acc % _TWO_PI
+        k = math.ceil(SAMPLE_RATE / 2.0 / max(f, 1.0)) - 1.0
+        half = math.sin(phi / 2.0)
+        d = k if abs(half) < 1e-6 else math.sin((k + 0.5) * phi) / (2.0 * half) - 0.5
+        out[s] = 2.0 * math.sqrt(f / SAMPLE_RATE) * d if voiced else 0.0
+    phase[0] = acc % _TWO_PI
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _synthesise(net_out, f0_samples, noise, window, phase, tail_p, tail_n, ola):  # pragma: no cover
+    """The network's raw gains ``(k, 2 * SYN_BINS)`` and the block's sample F0 and noise
+    ``(k * HOP,)`` -> ``(k * HOP,)`` samples; the phase, the sources' tails ``(HOP,)`` and the
+    overlap-add tail ``(SYN_FFT - HOP,)`` are the state, advanced in place."""
+    k = net_out.shape[0]
+    n = k * HOP
+    src_p = np.empty(HOP + n, np.float32)
+    src_n = np.empty(HOP + n, np.float32)
+    src_p[:HOP], src_n[:HOP] = tail_p, tail_n
+    src_p[HOP:], src_n[HOP:] = _pulses(f0_samples, phase), noise
+    tail_p[:], tail_n[:] = src_p[n:], src_n[n:]
+    fold = np.zeros(SYN_FFT, np.float32)
+    fold[0], fold[SYN_FFT // 2] = 1.0, 1.0
+    fold[1 : SYN_FFT // 2] = 2.0
+    out = np.zeros((k - 1) * HOP + SYN_FFT, np.float32)
+    out[: ola.shape[0]] += ola
+    for i in range(k):
+        g = net_out[i]
+        g = MAX_LOG_GAIN - (np.maximum(MAX_LOG_GAIN - g, 0.0) + np.log1p(np.exp(-np.abs(MAX_LOG_GAIN - g))))
+        spectrum = np.zeros(SYN_BINS, np.complex64)
+        for j, src in enumerate((src_p, src_n)):
+            response = np.exp(np.fft.rfft(np.fft.irfft(g[j * SYN_BINS : (j + 1) * SYN_BINS], SYN_FFT) * fold))
+            spectrum += np.fft.rfft(src[i * HOP : i * HOP + SYN_WIN] * window, SYN_FFT) * response
+        out[i * HOP : i * HOP + SYN_FFT] += np.fft.irfft(spectrum, SYN_FFT)
+    ola[:] = out[n:]
+    return out[:n]
 
 
 class FrameVocoder:
@@ -57,31 +103,10 @@ class FrameVocoder:
         self.window = np.hanning(SYN_WIN + 1)[:-1].astype(np.float32)  # periodic Hann, as torch
         self.rng = np.random.default_rng(seed)
         self.f0_last = DEFAULT_F0
-        self.phase = 0.0
+        self.phase = np.zeros(1)
         self.tail_pulses = np.zeros(HOP, np.float32)
         self.tail_noise = np.zeros(HOP, np.float32)
-        self.ola = np.zeros(0, np.float32)
-
-    def _log_gains(self, cond: np.ndarray) -> np.ndarray:
-        """Frames' conditioning ``(k, N_MELS + 2)`` -> log-magnitudes ``(k, 2, SYN_BINS)``."""
-        g = self.net(cond)
-        g = MAX_LOG_GAIN - np.logaddexp(np.float32(0.0), MAX_LOG_GAIN - g)
-        return g.reshape(len(cond), 2, SYN_BINS)
-
-    def _pulses(self, f0: np.ndarray) -> np.ndarray:
-        """Band-limited pulses for sample F0 ``(n,)``, as
-        :func:`~voxmorph.models.excitation.harmonic_pulses` makes them."""
-        voiced = f0 > 0
-        f = np.where(voiced, f0, DEFAULT_F0).astype(np.float64)
-        phi = self.phase + np.cumsum(2.0 * math.pi * f / SAMPLE_RATE)
-        self.phase = float(np.remainder(phi[-1], 2.0 * math.pi))
-        phi = np.remainder(phi, 2.0 * math.pi)
-        k = np.ceil(SAMPLE_RATE / 2.0 / np.maximum(f, 1.0)) - 1.0
-        half = np.sin(phi / 2.0)
-        small = np.abs(half) < 1e-6
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dirichlet = np.where(small, k, np.sin((k + 0.5) * phi) / (2.0 * half) - 0.5)
-        return (2.0 * np.sqrt(f / SAMPLE_RATE) * dirichlet * voiced).astype(np.float32)
+        self.ola = np.zeros(SYN_FFT - HOP, np.float32)
 
     def process(self, mel: np.ndarray, f0: np.ndarray, f0_samples: np.ndarray,
                 noise: np.ndarray | None = None) -> np.ndarray:
@@ -93,19 +118,7 @@ class FrameVocoder:
             if voiced:
                 self.f0_last = float(f0[i])
             cond[i, -2:] = (math.log(self.f0_last) - LOG_F0_MEAN) / LOG_F0_STD, float(voiced)
-        gains = self._log_gains(cond)
         if noise is None:
             noise = self.rng.standard_normal(k * HOP, dtype=np.float32)
-        src_p = np.concatenate([self.tail_pulses, self._pulses(np.asarray(f0_samples))])
-        src_n = np.concatenate([self.tail_noise, np.asarray(noise, np.float32)])
-        self.tail_pulses, self.tail_noise = src_p[-HOP:], src_n[-HOP:]
-        slices = np.lib.stride_tricks.sliding_window_view(np.stack([src_p, src_n]), SYN_WIN, axis=1)[:, ::HOP]
-        spectra = np.fft.rfft(slices * self.window, n=SYN_FFT)  # (2, k, SYN_BINS)
-        response = minimum_phase(gains)  # (k, 2, SYN_BINS)
-        frames = np.fft.irfft(spectra[0] * response[:, 0] + spectra[1] * response[:, 1], n=SYN_FFT)
-        out = np.zeros((k - 1) * HOP + SYN_FFT, np.float32)
-        for i in range(k):
-            out[i * HOP : i * HOP + SYN_FFT] += frames[i]
-        out[: len(self.ola)] += self.ola
-        self.ola = out[k * HOP :]
-        return out[: k * HOP]
+        return _synthesise(self.net(cond), np.asarray(f0_samples, np.float32), np.asarray(noise, np.float32),
+                           self.window, self.phase, self.tail_pulses, self.tail_noise, self.ola)

@@ -17,6 +17,33 @@ from voxmorph.audio.constants import SAMPLE_RATE
 
 VAD_WINDOW = 512
 """Samples per Silero VAD call at 16 kHz."""
+VAD_CONTEXT = 64
+"""Samples of the previous window Silero reads before each window at 16 kHz."""
+
+
+class SileroStep:
+    """Silero VAD's ONNX session, one window a call, its state kept in numpy.
+
+    The package's wrapper computes the same thing, but it moves each window and its state through
+    torch tensors on every call, which costs about half as much again as the network itself.
+    ``step(window (VAD_WINDOW,)) -> speech probability``."""
+
+    def __init__(self):
+        from silero_vad import load_silero_vad
+
+        self._session = load_silero_vad(onnx=True).session  # the model file the package ships
+        self._sr = np.array(SAMPLE_RATE, np.int64)
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = np.zeros((2, 1, 128), np.float32)
+        self._context = np.zeros((1, VAD_CONTEXT), np.float32)
+
+    def step(self, window: np.ndarray) -> float:
+        x = np.concatenate([self._context, np.asarray(window, np.float32)[None]], axis=1)
+        prob, self._state = self._session.run(None, {"input": x, "state": self._state, "sr": self._sr})
+        self._context = x[:, -VAD_CONTEXT:]
+        return float(prob[0, 0])
 
 
 @dataclass(frozen=True)
@@ -32,11 +59,11 @@ class VoiceGate:
     """Stateful gate; ``gains(block)`` -> per-sample gain in [0, 1] for that block."""
 
     def __init__(self, options: GateOptions = GateOptions(), sr: int = SAMPLE_RATE):
-        from silero_vad import load_silero_vad
-
+        if sr != SAMPLE_RATE:
+            raise ValueError(f"the gate runs at {SAMPLE_RATE} Hz, not {sr}")
         self.options = options
         self.sr = sr
-        self._model = load_silero_vad(onnx=True)  # 0.2 ms a window against 0.6 ms for TorchScript
+        self._vad_step = SileroStep()  # ONNX: 0.2 ms a window against 0.6 ms for TorchScript
         self._pending = np.zeros(0, np.float32)
         self._hang_left = 0
         self._gain = 0.0
@@ -44,14 +71,11 @@ class VoiceGate:
         self.speech_prob = 0.0
 
     def _vad(self, block: np.ndarray) -> bool:
-        import torch
-
         self._pending = np.concatenate([self._pending, block])
         speech = False
         while self._pending.size >= VAD_WINDOW:
             window, self._pending = self._pending[:VAD_WINDOW], self._pending[VAD_WINDOW:]
-            with torch.inference_mode():
-                self.speech_prob = float(self._model(torch.from_numpy(window.copy()), self.sr))
+            self.speech_prob = self._vad_step.step(window)
             speech |= self.speech_prob >= self.options.threshold
         return speech
 
@@ -81,7 +105,7 @@ class VoiceGate:
         return g.astype(np.float32)
 
     def reset(self) -> None:
-        self._model.reset_states()
+        self._vad_step.reset()
         self._pending = np.zeros(0, np.float32)
         self._hang_left, self._gain = 0, 0.0
 

@@ -23,8 +23,10 @@ streaming WORLD converter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from voxmorph.audio.constants import F0_CEIL, F0_FLOOR, F_MAX, HOP, N_FFT, N_MELS, SAMPLE_RATE, WIN_LENGTH
@@ -58,6 +60,26 @@ PRIOR_FRAMES = 200
 _STFT_WINDOW = np.zeros(N_FFT)
 _STFT_WINDOW[(N_FFT - WIN_LENGTH) // 2 : (N_FFT + WIN_LENGTH) // 2] = np.hanning(WIN_LENGTH + 1)[:-1]
 _ENERGY_WINDOW = np.hanning(WIN_LENGTH + 1)[:-1]
+
+
+@numba.njit(nogil=True, cache=True)
+def _log_mel_frames(buf, starts, window, filterbank, lo, hi):  # pragma: no cover - compiled
+    """Log-mel ``(N_MELS, k)`` of the windows ``buf[s : s + N_FFT]`` for ``s`` in ``starts``
+    (samples past the end of ``buf`` are zeros); ``filterbank`` rows are non-zero on ``lo .. hi``."""
+    n_fft = window.shape[0]
+    out = np.empty((filterbank.shape[0], starts.shape[0]))
+    seg = np.zeros(n_fft)
+    for f in range(starts.shape[0]):
+        for i in range(n_fft):
+            j = starts[f] + i
+            seg[i] = buf[j] * window[i] if j < buf.shape[0] else 0.0
+        mag = np.abs(np.fft.rfft(seg))
+        for band in range(filterbank.shape[0]):
+            acc = 0.0
+            for j in range(lo[band], hi[band]):
+                acc += filterbank[band, j] * mag[j]
+            out[band, f] = math.log(max(acc, LOG_FLOOR))
+    return out
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,12 @@ class StreamingNeuralConverter:
                                pitch_frames + max(decoder_lookahead, 1))
         self.stft_window = _STFT_WINDOW * (np.arange(N_FFT) < N_FFT // 2 + self.ahead)
         self.filterbank = mel_filterbank(fmax=F_MAX).numpy().astype(np.float64)
+        nonzero = self.filterbank != 0
+        self.band_lo = np.where(nonzero.any(1), nonzero.argmax(1), 0)
+        self.band_hi = np.where(nonzero.any(1), nonzero.shape[1] - nonzero[:, ::-1].argmax(1), 0)
+        # a throwaway stream loads the compiled kernels (compiles them, the first time after an
+        # install) here rather than on a live clock's first blocks, which this costs 0.4 s
+        self.stream().process(np.zeros(self.delay + 4 * HOP, np.float32))
 
     def stream(self) -> NeuralStream:
         return NeuralStream(self)
@@ -134,29 +162,20 @@ class NeuralStream:
         self._energy: list[float] = []  # their energy
         self._out = np.zeros(conv.delay - HOP, np.float32)  # the vocoder adds its own frame
 
-    def _span(self, start: int, stop: int, reach: int | None = None) -> np.ndarray:
-        """Samples ``start .. stop`` (absolute); those from ``reach`` on (past what the analysis
-        may read, not necessarily arrived yet) as zeros."""
-        reach = stop if reach is None else reach
-        i, seen = start - self._buf_start, min(stop, reach) - start
-        out = self._buf[i : i + seen]
-        return out if seen == stop - start else np.concatenate([out, np.zeros(stop - start - seen)])
-
     def _log_mel(self, frames: np.ndarray) -> np.ndarray:
         """Frames -> log-mel ``(N_MELS, k)``, reading ``ahead`` samples past each centre."""
-        conv, half = self.conv, N_FFT // 2
-        seg = np.stack([self._span(c - half, c + half, c + conv.ahead) for c in frames * HOP])
-        mag = np.abs(np.fft.rfft(seg * conv.stft_window, axis=1))
-        return np.log(np.maximum(conv.filterbank @ mag.T, LOG_FLOOR))
+        conv = self.conv
+        starts = frames * HOP - N_FFT // 2 - self._buf_start
+        return _log_mel_frames(self._buf, starts, conv.stft_window, conv.filterbank,
+                               conv.band_lo, conv.band_hi)
 
     def _pitch(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Frames -> energy dB ``(k,)`` and source F0 ``(k,)``, as offline."""
-        win, y, centres = WIN_LENGTH // 2, HALF_SPAN, frames * HOP
-        seg = np.stack([self._span(c - win, c + win) for c in centres])
-        power = (seg**2 * _ENERGY_WINDOW).sum(1) / _ENERGY_WINDOW.sum()
+        win, y, c = WIN_LENGTH // 2, HALF_SPAN, PITCH_AHEAD  # c: a frame's centre in its span
+        seg = np.lib.stride_tricks.sliding_window_view(self._buf, 2 * c)[frames * HOP - c - self._buf_start]
+        power = seg[:, c - win : c + win] ** 2 @ _ENERGY_WINDOW / _ENERGY_WINDOW.sum()
         energy = 10.0 * np.log10(np.maximum(power, 1e-10))
-        curves, rms = yin_curves(np.stack([self._span(c - y, c + y) for c in centres]))
-        f0, _ = self._tracker.track(curves, rms)
+        f0, _ = self._tracker.track(*yin_curves(seg[:, c - y : c + y]))
         return energy, f0
 
     def _map_f0(self, f0: np.ndarray, frames: np.ndarray) -> np.ndarray:
