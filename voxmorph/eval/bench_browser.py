@@ -70,7 +70,7 @@ def measure_page(url: str, mic: Path, voice: str, seconds: float) -> dict:
             state = page.evaluate("""() => ({error: window.voxmorph.error, latency: window.voxmorph.latencyMs,
                 rtt: window.voxmorph.rttMs, underruns: window.voxmorph.underruns,
                 dropped: window.voxmorph.dropped, cut: window.voxmorph.cut,
-                target: window.voxmorph.bufferTargetMs})""")
+                target: window.voxmorph.bufferTargetMs, floor: window.voxmorph.bufferFloorMs})""")
             buffered = page.inner_text("#buffered")
         finally:
             browser.close()
@@ -82,7 +82,7 @@ def measure_page(url: str, mic: Path, voice: str, seconds: float) -> dict:
             "page_counter_ms": state["latency"], "rtt_ms": state["rtt"], "underruns": state["underruns"],
             "dropped_ms": 1000.0 * state["dropped"] / SAMPLE_RATE,
             "cut_in_speech_ms": 1000.0 * state["cut"] / SAMPLE_RATE, "buffer_target_ms": state["target"],
-            "buffered_shown": buffered, "seconds": seconds}
+            "buffer_floor_ms": state["floor"], "buffered_shown": buffered, "seconds": seconds}
 
 
 def run_browser(speech: np.ndarray, model: str, voice: str, seconds: float, log: Path) -> dict:

@@ -31,7 +31,8 @@ def render_markdown(r: dict, seconds: float) -> str:
             "",
             f"The page ({b['seconds']:.0f} s of speech from a fake microphone, the server's default "
             f"converter): its own counter showed {b['page_counter_ms']:.1f} ms; round trip "
-            f"{b['rtt_ms']:.1f} ms; playback buffer target {b['buffer_target_ms']:.1f} ms; "
+            f"{b['rtt_ms']:.1f} ms; playback buffer target {b['buffer_target_ms']:.1f} ms "
+            f"(floor {b['buffer_floor_ms']:.1f} ms); "
             f"{b['underruns']} underrun(s); {b['dropped_ms']:.0f} ms of late audio dropped to bring the "
             f"buffer back to its target ({b['cut_in_speech_ms']:.0f} ms of it not in a pause); the "
             f"AudioContext reports {b['device_ms']:.1f} ms of device buffers on top.",

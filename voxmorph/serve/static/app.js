@@ -1,14 +1,15 @@
 // The voxmorph web app: Live, Convert, Speak and Voices over the server's HTTP API and WebSocket.
 "use strict";
 
-// MIN_BUFFER / MAX_BUFFER: the playback buffer's floor (two render quanta) and ceiling;
+// MIN_BUFFER / MAX_BUFFER: the playback buffer's first floor (two render quanta; it rises by one
+// at each underrun) and its ceiling;
 // TRACE: what the worklets keep
 // of the captured and played audio for `window.voxmorph.trace()`
 const RATE = 16000, BLOCK = 160, MIN_BUFFER = 256, MAX_BUFFER = 2560, KEEP = 3 * RATE, TRACE = 20 * RATE;
 const $ = (id) => document.getElementById(id);
 // state the page exposes for tests and the curious
 window.voxmorph = { sent: 0, received: 0, rttMs: null, latencyMs: null, underruns: 0, dropped: 0, cut: 0,
-                    bufferTargetMs: null, trace: null,
+                    bufferTargetMs: null, bufferFloorMs: null, trace: null,
                     recent: new Float32Array(KEEP), recentFill: 0, error: null,
                     converted: null, spoken: null, enrolled: null, inputPitch: null, outputPitch: null };
 
@@ -273,6 +274,7 @@ async function start() {
     v.dropped = e.data.dropped;
     v.cut = e.data.cut;
     v.bufferTargetMs = 1000 * e.data.target / RATE;
+    v.bufferFloorMs = 1000 * e.data.floor / RATE;
     $("buffered").textContent = bufferedMs.toFixed(1) + " ms";
     $("underruns").textContent = e.data.underruns;
     if (v.rttMs !== null) {

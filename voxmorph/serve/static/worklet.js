@@ -46,17 +46,19 @@ class Capture extends AudioWorkletProcessor {
 
 // The jitter buffer aims at `target` samples: the largest lateness of an arriving block over the
 // last WINDOW arrivals (against the steady arrival the sample count predicts), plus one render
-// quantum, never below `minTarget` nor above `maxTarget` (the burst of replies that queued up
-// while the server built the stream would otherwise set it to seconds). Audio beyond target + SLACK is dropped at the next quiet
-// render quantum (the voice gate leaves plenty), or after HOLD frames of excess anyway (`cut`): late
-// blocks that arrive together no longer add their lateness to every later sample.
+// quantum, never below the floor nor above `maxTarget` (the burst of replies that queued up while
+// the server built the stream would otherwise set it to seconds). The floor starts at `minTarget`
+// and rises by a render quantum at each underrun: a stall longer than the window has seen is
+// paid for once, not again at every one like it. Audio beyond target + SLACK is dropped at the
+// next quiet render quantum (the voice gate leaves plenty), or after HOLD frames of excess anyway
+// (`cut`): late blocks that arrive together no longer add their lateness to every later sample.
 const WINDOW = 300, SLACK = 64, HOLD = 16000, QUIET = 1e-3;
 
 class Player extends AudioWorkletProcessor {
   constructor(options) {
     const o = options.processorOptions;
     super();
-    this.minTarget = o.minTarget;
+    this.floor = o.minTarget;
     this.maxTarget = o.maxTarget;
     this.target = o.minTarget;
     this.queue = [];
@@ -84,7 +86,7 @@ class Player extends AudioWorkletProcessor {
     const n = Math.min(this.arrivals, WINDOW);
     let lo = Infinity, hi = -Infinity;
     for (let i = 0; i < n; i++) { lo = Math.min(lo, this.lateness[i]); hi = Math.max(hi, this.lateness[i]); }
-    this.target = Math.min(this.maxTarget, Math.max(this.minTarget, hi - lo + 128));
+    this.target = Math.min(this.maxTarget, Math.max(this.floor, hi - lo + 128));
     this.queue.push(x);
     this.buffered += x.length;
   }
@@ -132,13 +134,18 @@ class Player extends AudioWorkletProcessor {
         this.buffered -= n;
         if (this.offset === head.length) { this.queue.shift(); this.offset = 0; }
       }
-      if (i < out.length) { this.underruns++; this.started = false; }
+      if (i < out.length) {
+        this.underruns++;
+        this.started = false;
+        this.floor = Math.min(this.maxTarget, this.floor + 128);
+        this.target = Math.max(this.target, this.floor);
+      }
     }
     for (; i < out.length; i++) out[i] = 0;
     this.trace.add(out);
     if (currentFrame % 1600 < out.length) {
-      this.port.postMessage({buffered: this.buffered, target: this.target, underruns: this.underruns,
-                             dropped: this.dropped, cut: this.cut});
+      this.port.postMessage({buffered: this.buffered, target: this.target, floor: this.floor,
+                             underruns: this.underruns, dropped: this.dropped, cut: this.cut});
     }
     return true;
   }
