@@ -102,9 +102,9 @@ class StreamingNeuralConverter:
     hop = HOP
     headroom_ms = 10.0
     """Jitter buffer the live engine plans for this stream by default: one 10 ms block, where a
-    block's compute is 2.5 ms mean and 4 ms p99 in ``bench live`` (docs/bench/live_50ms.md: one
-    block over it in 10 minutes under a competing load at normal priority). With the 30 ms
-    look-ahead and a 10 ms block: 50 ms end to end."""
+    block's compute is 2.1 ms mean and 2.9 ms p99 in ``bench live`` (docs/bench/live_kernels.md;
+    under a competing load at normal priority the worker's wake-ups, not its compute, still miss
+    it now and then). With the 30 ms look-ahead and a 10 ms block: 50 ms end to end."""
 
     def __init__(self, target: Voice, models: NeuralModels, source: Voice | None = None,
                  options: StreamingNeuralOptions = StreamingNeuralOptions()):
