@@ -1,5 +1,6 @@
-"""Dev check of the live log-mel's reach: the neural stream with the exact analysis (the offline
-front end's, 40 ms) against the live default (the log-mel one frame ahead, 30 ms), on dev speech.
+"""Dev check of the live log-mel's reach: the neural stream with the log-mel reading ``--ahead``
+samples past each frame's centre, by default the exact analysis (the offline front end's, 256)
+against the live default (one frame, 160), on dev speech.
 
 Per pair, the last ``--files`` recordings of each VCC2016 source (not the benchmark set) stream
 through both into a built-in voice: speaker similarity to the voice's embedding, and for a
@@ -7,6 +8,7 @@ speaker converted into its own voice, MCD against the input recording (the same 
 reference that real recordings of a different speaker cannot give on non-parallel data).
 
     python scripts/live_lookahead.py --out runs/bench/live_lookahead [--data DIR] [--files 8]
+        [--ahead 256 160 144]
 """
 
 from __future__ import annotations
@@ -42,46 +44,51 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--data", type=Path, default=Path("../shared/data/vcc2016_train"))
     ap.add_argument("--files", type=int, default=8)
+    ap.add_argument("--ahead", type=int, nargs="+", default=[EXACT_AHEAD, LIVE_AHEAD],
+                    help="Log-mel reaches (samples past a frame's centre) to compare.")
     args = ap.parse_args()
     torch.set_num_threads(1)
     store, enc, models = VoiceStore(), SpeakerEncoder.shared(), NeuralModels.load()
-    rows = []
-    for name, ahead in (("exact", EXACT_AHEAD), ("live", LIVE_AHEAD)):
+    rows, delays = [], {}
+    for ahead in args.ahead:
         for src, voice_name in PAIRS:
             voice = store.get(voice_name)
             options = StreamingNeuralOptions(ahead=ahead, form=NetForm("numba"))
             conv = StreamingNeuralConverter(voice, models, options=options)
+            delays[ahead] = 1000.0 * conv.delay / conv.sample_rate
             files = sorted((args.data / src).glob("*.flac"))[-args.files :]
             ref = np.asarray(voice.embedding)
             for f in files:
                 x = load_audio(f)
                 y = run_stream(conv, x, conv.hop)
-                rows.append({"analysis": name, "delay_ms": 1000.0 * conv.delay / conv.sample_rate,
-                             "pair": f"{src}->{voice_name}", "file": f.name,
-                             "similarity": cosine(enc.embed(y), ref),
+                rows.append({"ahead": ahead, "delay_ms": delays[ahead], "pair": f"{src}->{voice_name}",
+                             "file": f.name, "similarity": cosine(enc.embed(y), ref),
                              "self_mcd": mcd(Analysis(x), Analysis(y)) if src in SELF else None})
-            print(name, src, voice_name, flush=True)
-    lines = ["# The live log-mel's reach on dev speech: exact analysis against one frame ahead", "",
-             f"VCC2016 (dev), the last {args.files} recordings of each source, float32 networks.", "",
-             "| pair | similarity, exact (40 ms) | similarity, live (30 ms) | self-MCD exact (dB) | "
-             "self-MCD live (dB) |", "|---|---:|---:|---:|---:|"]
+            print(ahead, src, voice_name, flush=True)
+    names = [f"{a} ({delays[a]:g} ms)" for a in args.ahead]
+    lines = ["# The live log-mel's reach on dev speech", "",
+             f"VCC2016 (dev), the last {args.files} recordings of each source, float32 networks; "
+             "columns: samples the log-mel reads past a frame's centre (the stream's delay).", "",
+             "| pair | " + " | ".join(f"similarity, {n}" for n in names) + " | "
+             + " | ".join(f"self-MCD {n} (dB)" for n in names) + " |",
+             "|---|" + "---:|" * (2 * len(names))]
     summary = {}
     for src, voice_name in PAIRS:
         pair = f"{src}->{voice_name}"
-        got = {a: [r for r in rows if r["pair"] == pair and r["analysis"] == a] for a in ("exact", "live")}
+        got = {a: [r for r in rows if r["pair"] == pair and r["ahead"] == a] for a in args.ahead}
         sim = {a: float(np.mean([r["similarity"] for r in v])) for a, v in got.items()}
         m = {a: (float(np.mean([r["self_mcd"] for r in v])) if src in SELF else None) for a, v in got.items()}
         summary[pair] = {"similarity": sim, "self_mcd": m}
-        cells = [f"{m[a]:.3f}" if m[a] is not None else "-" for a in ("exact", "live")]
-        lines.append(f"| {pair} | {sim['exact']:.4f} | {sim['live']:.4f} | {cells[0]} | {cells[1]} |")
-    mean_sim = {a: float(np.mean([s["similarity"][a] for s in summary.values()])) for a in ("exact", "live")}
-    selfs = [s["self_mcd"] for s in summary.values() if s["self_mcd"]["exact"] is not None]
-    mean_mcd = {a: float(np.mean([s[a] for s in selfs]))
-                for a in ("exact", "live")}
-    lines += [f"| mean | {mean_sim['exact']:.4f} | {mean_sim['live']:.4f} | {mean_mcd['exact']:.3f} | "
-              f"{mean_mcd['live']:.3f} |", ""]
+        cells = [f"{sim[a]:.4f}" for a in args.ahead] + [f"{m[a]:.3f}" if m[a] is not None else "-"
+                                                           for a in args.ahead]
+        lines.append(f"| {pair} | " + " | ".join(cells) + " |")
+    mean_sim = {a: float(np.mean([s["similarity"][a] for s in summary.values()])) for a in args.ahead}
+    selfs = [s["self_mcd"] for s in summary.values() if s["self_mcd"][args.ahead[0]] is not None]
+    mean_mcd = {a: float(np.mean([s[a] for s in selfs])) for a in args.ahead}
+    lines += ["| mean | " + " | ".join([f"{mean_sim[a]:.4f}" for a in args.ahead]
+                                        + [f"{mean_mcd[a]:.3f}" for a in args.ahead]) + " |", ""]
     write_report(args.out, {"rows": rows, "summary": summary, "mean_similarity": mean_sim,
-                            "mean_self_mcd": mean_mcd}, "\n".join(lines))
+                            "mean_self_mcd": mean_mcd, "delay_ms": delays}, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -43,8 +43,8 @@ def live(
              "live stream take over.")] = None,
     latency_ms: Annotated[float | None, typer.Option(
         help="End-to-end budget (before device buffers); block size, look-ahead and jitter "
-             "buffer are derived from it. Default: 70 ms for the neural converter (its look-ahead "
-             "is 40 ms), 40 ms for --model world.")] = None,
+             "buffer are derived from it. Default: 50 ms for the neural converter (its look-ahead "
+             "is 30 ms), 40 ms for --model world.")] = None,
     input_device: Annotated[str | None, typer.Option(help="Input device index or name.")] = None,
     output_device: Annotated[str | None, typer.Option(help="Output device index or name.")] = None,
     monitor: Annotated[bool, typer.Option(
