@@ -125,6 +125,19 @@ def test_yin_calls_silence_and_noise_unvoiced():
     assert (yin_f0(noise, FRAME_HOP) > 0).mean() < 0.1
 
 
+def test_yin_curves_equal_yin_s_difference_function_summed_directly(female_audio):
+    from voxmorph.audio.yin import HALF_SPAN, MAX_LAG, YIN_WINDOW, yin_curves
+
+    x = female_audio[4000:12000].astype(np.float64)
+    frames = np.stack([x[i : i + 2 * HALF_SPAN] for i in range(0, 6000, 1000)])
+    lags = np.arange(1, MAX_LAG + 1)
+    for frame, curve, rms in zip(frames, *yin_curves(frames), strict=True):
+        w = frame[:YIN_WINDOW]
+        d = np.array([((w - frame[lag : lag + YIN_WINDOW]) ** 2).sum() for lag in lags])
+        np.testing.assert_allclose(curve[1:], d * lags / np.cumsum(d), rtol=1e-7, atol=1e-10)
+        assert curve[0] == 1.0 and rms == pytest.approx(np.sqrt((w ** 2).mean()))
+
+
 def test_pitch_tracker_state_carries_across_calls(female_audio):
     from voxmorph.audio.yin import HALF_SPAN, yin_curves
 

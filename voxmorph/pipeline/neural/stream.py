@@ -129,7 +129,7 @@ class StreamingNeuralConverter:
         self.band_lo = np.where(nonzero.any(1), nonzero.argmax(1), 0)
         self.band_hi = np.where(nonzero.any(1), nonzero.shape[1] - nonzero[:, ::-1].argmax(1), 0)
         # a throwaway stream loads the compiled kernels (compiles them, the first time after an
-        # install) here rather than on a live clock's first blocks, which this costs 0.4 s
+        # install) here rather than on a live clock's first blocks
         self.stream().process(np.zeros(self.delay + 4 * HOP, np.float32))
 
     def stream(self) -> NeuralStream:
