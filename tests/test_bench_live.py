@@ -51,7 +51,7 @@ def test_a_run_shorter_than_a_minute_still_renders_its_report(male_audio, tmp_pa
     plan_row = {"block_ms": 10.0, "jitter_blocks": 1, "lookahead_ms": 5.0, "algorithmic_ms": 15.0,
                 "latency_ms": 25.0}
     stats = {"realtime_priority": False, "rtf_mean": 0.1, "rtf_p99": 0.2, "rtf_max": 0.3, "degraded": 0,
-             "degraded_per_min": 0.0, "resyncs": 0}
+             "degraded_per_min": 0.0, "resyncs": 0, "start_p99_ms": 0.5, "start_max_ms": 3.0}
     quality = {k: {"similarity": 0.7, "mcd": 8.0} for k in ("offline", "streamed", "difference")}
     md = render_markdown({"plan": plan_row, "latency": {"identity": {"end_to_end_ms": 20.0},
                                                         "converter": {"end_to_end_ms": 26.0}},
@@ -82,7 +82,7 @@ def test_the_reference_stream_of_the_same_run_is_compared_in_the_report():
     assert q["vs reference"]["similarity"] == pytest.approx(-0.01)
     assert q["vs reference"]["mcd"] == pytest.approx(0.05)
     stats = {"realtime_priority": True, "rtf_mean": 0.2, "rtf_p99": 0.3, "rtf_max": 0.4, "degraded": 0,
-             "degraded_per_min": 0.0, "resyncs": 0}
+             "degraded_per_min": 0.0, "resyncs": 0, "start_p99_ms": 0.5, "start_max_ms": 3.0}
     plan = {"block_ms": 10.0, "jitter_blocks": 1, "lookahead_ms": 30.0, "algorithmic_ms": 40.0,
             "latency_ms": 50.0}
     reference = {"latency_ms": 70.0, "lookahead_ms": 40.0, "latency": {"end_to_end_ms": 71.0},

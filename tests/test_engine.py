@@ -83,6 +83,9 @@ def test_slow_worker_degrades_to_aligned_dry_signal_without_gaps():
     engine = LiveEngine(SlowConverter(1.0, every=25, pause=0.03), plan)
     y = _drive(engine, x, speed=4.0)
     assert engine.stats.degraded > 0
+    # the block after each 30 ms pause waited for it: the start delays show the stall
+    summary = engine.stats.summary(plan.block / SAMPLE_RATE)
+    assert summary["start_max_ms"] > 15.0 and summary["rtf_max"] > 2.0
     lag = plan.block
     wrong = np.flatnonzero(np.abs(y[lag : lag + x.size] - x) > 1e-6)
     # only the short ramps right after a switch of path differ from the input

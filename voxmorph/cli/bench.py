@@ -93,7 +93,8 @@ def bench_live(
     memory_minutes: Annotated[float, typer.Option(
         help="Minutes of the (unpaced) memory stream; the published figure uses 30.")] = 5.0,
     load_minutes: Annotated[float, typer.Option(
-        help="Minutes of the paced run under a competing CPU hog at normal worker priority.")] = 10.0,
+        help="Minutes of the paced runs under a competing CPU hog at normal worker priority (the "
+             "converter's, then the identity converter's).")] = 10.0,
     vocoder: SynthOption = None,
     model: ModelOption = "neural",
     int8: Int8Option = None,
@@ -110,7 +111,7 @@ def bench_live(
     if min(seconds, memory_minutes, load_minutes) <= 0:
         raise UserError("--seconds, --memory-minutes and --load-minutes must be positive")
     corpus(data, "VCC2SM1")
-    steps = int(load_minutes) + memory_minutes + len(QUALITY_PAIRS) * 25
+    steps = 2 * int(load_minutes) + memory_minutes + len(QUALITY_PAIRS) * 25
     with progress(steps, "bench live", unit="steps") as bar:
         md = run_bench_live(data, out, seconds, memory_minutes, load_minutes, progress=lambda: bar.update(1),
                             model=model, vocoder=synthesis(model, vocoder), form=form, browser=browser)

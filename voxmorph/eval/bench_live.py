@@ -7,9 +7,10 @@ Everything runs through the real engine on the file clock (``voxmorph live --inp
   capture block — for the identity converter (exact) and the WORLD stream;
 * **compute and degradations**: the clock paced in real time over real speech, alone, with a
   CPU-bound process competing for the cores (a minute with the worker at real-time priority, then
-  ``load_minutes`` at normal priority, as a user without the privilege runs it), and two streams
-  at once (as the server runs two connections); worker time per block as a real-time factor
-  (mean, p99) and degraded blocks per minute;
+  ``load_minutes`` at normal priority, as a user without the privilege runs it, and as long again
+  with the identity converter: the engine's floor), and two streams at once (as the server runs
+  two connections); worker time per block as a real-time factor (mean, p99), how long blocks
+  waited for the worker to start them, and degraded blocks per minute;
 * **memory**: resident memory sampled along a long unpaced stream (looped speech);
 * **quality**: VCC2018 sources streamed into enrolled VCC2018 targets against ``convert`` of the
   same audio: speaker similarity to the target and MCD against the real target, per utterance.
@@ -159,12 +160,13 @@ REFERENCE_JITTER_BLOCKS = 2
 
 def reference_converter(voice):
     """The neural stream as it was planned before its look-ahead and jitter buffer were cut: the
-    exact analysis (as offline), float32 compiled networks; with :func:`reference_plan`, 70 ms."""
+    exact analysis (as offline) on whole frames, float32 compiled networks; with
+    :func:`reference_plan`, 70 ms."""
     from voxmorph.models.frame_net import COMPILED
     from voxmorph.pipeline.neural.models import NeuralModels
     from voxmorph.pipeline.neural.stream import EXACT_AHEAD, StreamingNeuralConverter, StreamingNeuralOptions
 
-    options = StreamingNeuralOptions(ahead=EXACT_AHEAD, form=COMPILED)
+    options = StreamingNeuralOptions(ahead=EXACT_AHEAD, form=COMPILED, whole_frames=True)
     return StreamingNeuralConverter(voice, NeuralModels.load(), options=options)
 
 
@@ -271,7 +273,12 @@ def run_bench_live(data: Path, out: Path, seconds: float = 60.0, memory_minutes:
                      "competing load": paced_run(conv, plan, speech, load=True),
                      f"competing load, {load_minutes:g} min": paced_run(
                          conv, plan, looped(speech, 60 * load_minutes), load=True, realtime_priority=False,
-                         progress=progress)},
+                         progress=progress),
+                     # the engine's own floor: the same blocks, gate and load, a converter that
+                     # computes nothing; what it degrades, no converter can avoid
+                     f"identity converter, competing load, {load_minutes:g} min": paced_run(
+                         identity, identity_plan, looped(speech, 60 * load_minutes), load=True,
+                         realtime_priority=False, progress=progress)},
     }
     if page is not None:
         result["browser"] = page

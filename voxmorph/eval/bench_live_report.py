@@ -39,14 +39,15 @@ def render_markdown(r: dict, seconds: float) -> str:
         ]
     lines += [
         "",
-        "| paced in real time | worker priority | compute RTF mean | RTF p99 | RTF max | degraded blocks "
-        "| per minute | resyncs |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| paced in real time | worker priority | compute RTF mean | RTF p99 | RTF max "
+        "| start delay p99 (ms) | max (ms) | degraded blocks | per minute | resyncs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, s in rt.items():
         prio = "real-time" if s["realtime_priority"] else "normal"
         lines.append(f"| {name} | {prio} | {s['rtf_mean']:.3f} | {s['rtf_p99']:.3f} | {s['rtf_max']:.3f} | "
-                     f"{s['degraded']} | {s['degraded_per_min']:.2f} | {s['resyncs']} |")
+                     f"{s['start_p99_ms']:.1f} | {s['start_max_ms']:.1f} | {s['degraded']} | "
+                     f"{s['degraded_per_min']:.2f} | {s['resyncs']} |")
     rss = mem["rss_mb"] or [float("nan")]
     lines += [
         "",

@@ -111,9 +111,37 @@ HIST_BINS = 20000
 
 
 @dataclass
+class TimeHistogram:
+    """Durations in a fixed histogram (0.1 ms bins up to 2 s), so hours of streaming keep memory
+    flat; the total and the largest are kept exactly."""
+
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(HIST_BINS, np.int64))
+    total_s: float = 0.0
+    max_s: float = 0.0
+
+    def record(self, seconds: float) -> None:
+        self.counts[min(max(int(seconds / HIST_STEP_S), 0), HIST_BINS - 1)] += 1
+        self.total_s += seconds
+        self.max_s = max(self.max_s, seconds)
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+    def percentile(self, q: float) -> float:
+        """The upper edge of the bin holding the ``q``-th percentile (0 when empty)."""
+        n = self.n
+        if n == 0:
+            return 0.0
+        i = int(np.searchsorted(np.cumsum(self.counts), np.ceil(q / 100.0 * n)))
+        return (i + 1) * HIST_STEP_S
+
+
+@dataclass
 class EngineStats:
-    """Counters of a running engine. Worker time per block goes into a fixed histogram
-    (0.1 ms bins up to 2 s), so hours of streaming keep memory flat."""
+    """Counters of a running engine: worker time per block (``compute``) and how long each block
+    waited after its capture before the worker started it (``start``: the worker's wake-up, or
+    the previous block still running)."""
 
     blocks: int = 0
     converted: int = 0
@@ -121,26 +149,13 @@ class EngineStats:
     resyncs: int = 0
     input_peak: float = 0.0
     output_peak: float = 0.0
-    compute_hist: np.ndarray = field(default_factory=lambda: np.zeros(HIST_BINS, np.int64))
-    compute_total_s: float = 0.0
-    compute_max_s: float = 0.0
+    compute: TimeHistogram = field(default_factory=TimeHistogram)
+    start: TimeHistogram = field(default_factory=TimeHistogram)
     realtime_priority: bool = False
 
-    def record_compute(self, seconds: float) -> None:
-        self.compute_hist[min(int(seconds / HIST_STEP_S), HIST_BINS - 1)] += 1
-        self.compute_total_s += seconds
-        self.compute_max_s = max(self.compute_max_s, seconds)
-
-    def compute_percentile(self, q: float) -> float:
-        n = int(self.compute_hist.sum())
-        if n == 0:
-            return 0.0
-        i = int(np.searchsorted(np.cumsum(self.compute_hist), np.ceil(q / 100.0 * n)))
-        return (i + 1) * HIST_STEP_S
-
     def summary(self, block_s: float) -> dict:
-        """Counts plus compute real-time factors (worker time / block duration)."""
-        n = max(1, int(self.compute_hist.sum()))
+        """Counts, compute real-time factors (worker time / block duration) and start delays."""
+        n = max(1, self.compute.n)
         minutes = self.blocks * block_s / 60.0
         return {
             "blocks": self.blocks,
@@ -148,9 +163,11 @@ class EngineStats:
             "degraded": self.degraded,
             "resyncs": self.resyncs,
             "degraded_per_min": self.degraded / minutes if minutes else 0.0,
-            "rtf_mean": self.compute_total_s / n / block_s,
-            "rtf_p99": self.compute_percentile(99) / block_s,
-            "rtf_max": self.compute_max_s / block_s,
+            "rtf_mean": self.compute.total_s / n / block_s,
+            "rtf_p99": self.compute.percentile(99) / block_s,
+            "rtf_max": self.compute.max_s / block_s,
+            "start_p99_ms": 1000.0 * self.start.percentile(99),
+            "start_max_ms": 1000.0 * self.start.max_s,
             "realtime_priority": self.realtime_priority,
         }
 
@@ -178,6 +195,7 @@ class LiveEngine:
         b = plan.block
         ring = max(4, int(np.ceil(max_backlog_s * plan.sample_rate / b)))
         self._input = BlockRing(ring, b)
+        self._captured = np.zeros(ring)  # perf_counter() at each input slot's capture
         self._output = BlockRing(ring, b)
         # dry history long enough to align the input with the converted signal
         self._dry_delay = plan.converter_delay
@@ -196,6 +214,7 @@ class LiveEngine:
         """Capture one input block, return one output block; never waits for the worker."""
         b, k = self.plan.block, self._written
         block = np.asarray(block, np.float32).reshape(-1)
+        self._captured[k % self._input.size] = time.perf_counter()
         self._input.put(k, block)
         self._written += 1
         self._dry[:-b] = self._dry[b:]  # shift in place: no allocation in the callback
@@ -274,8 +293,9 @@ class LiveEngine:
                 self.stats.resyncs += 1
                 continue
             start = time.perf_counter()
+            self.stats.start.record(start - self._captured[k % self._input.size])
             y = stream.process(block)
-            self.stats.record_compute(time.perf_counter() - start)
+            self.stats.compute.record(time.perf_counter() - start)
             if warm_up:
                 warm_up -= 1
             else:

@@ -1,8 +1,8 @@
 """The neural converter as a streaming converter: content encoder -> decoder -> vocoder, frame by frame.
 
-Per 10 ms frame ``t`` (centred at sample ``t * HOP``): its log-mel once ``ahead`` samples past
-its centre have arrived (the offline front end's window, :func:`voxmorph.audio.features.log_mel`,
-computed with numpy, less what lies past ``ahead``), and its energy and causal YIN F0
+Per 10 ms frame ``t`` (centred at sample ``t * HOP - offset``): its log-mel once ``ahead`` samples
+past its centre have arrived (the offline front end's window, :func:`voxmorph.audio.features.log_mel`,
+computed in a compiled kernel, its right half tapered to ``ahead``), and its energy and causal YIN F0
 (:mod:`voxmorph.audio.yin`) once :data:`PITCH_AHEAD` have, exactly as offline. The content
 encoder's stream gives frame ``t``'s content ``lookahead`` frames later, by when its energy and
 F0 are known; the decoder's stream turns them into the target's log-mel (its own look-ahead
@@ -10,11 +10,13 @@ later, if it has one); the vocoder renders it once frame ``t + 1``'s F0, which i
 to, is known. All three networks run as :class:`~voxmorph.models.frame_net.FrameNet` twins
 (:mod:`voxmorph.models.frame_neural`, :class:`FrameVocoder`).
 
-Delay: the later of the log-mel's reach in whole frames plus the content and decoder look-aheads,
-and the F0's reach plus a frame; ``max(1 + 2 + 0, 2 + 1) * 10 ms = 30 ms`` for the shipped
-models with :data:`LIVE_AHEAD` (40 ms with the exact log-mel, :data:`EXACT_AHEAD`). The vocoder's
-frame is within it. Every running quantity advances frame by frame, so the output does not
-depend on the block sizes.
+Delay, in samples: the later of the log-mel's reach plus the content and decoder look-aheads,
+and the F0's reach plus a frame; ``max(75 + (2 + 0) * 160, 235 + 160) = 395`` samples (24.7 ms)
+for the shipped models with :data:`LIVE_AHEAD` (576, 36 ms, with the exact log-mel,
+:data:`EXACT_AHEAD`). The vocoder's frame is within it. The frame grid is offset by
+``delay % HOP`` so that whole-frame blocks from the first sample end where a frame's last
+sample arrives. Every running quantity advances frame by frame, so the output does not depend
+on the block sizes.
 
 Source F0 statistics accumulate from the stream and are refreshed every ``stats_every`` frames;
 until there are :data:`PRIOR_FRAMES` voiced frames a given source voice stands in, as in the
@@ -46,9 +48,10 @@ PITCH_AHEAD = max(WIN_LENGTH // 2, HALF_SPAN)
 encoder's look-ahead leaves them the time (frame ``t``'s F0 is needed ``lookahead`` frames later)."""
 EXACT_AHEAD = max(N_FFT // 2, PITCH_AHEAD)
 """Samples past a frame's centre the offline log-mel reads (2 frames of look-ahead)."""
-LIVE_AHEAD = HOP
-"""Samples past a frame's centre the live log-mel reads by default: one frame, 10 ms less delay
-than :data:`EXACT_AHEAD`; its window loses its last 40 of 400 Hann samples (weights under 0.1)."""
+LIVE_AHEAD = PITCH_AHEAD - HOP
+"""Samples past a frame's centre the live log-mel reads by default (75): no later than the vocoder
+already waits for, for the F0 of the frame after (``PITCH_AHEAD`` past that frame's centre). The
+window's right half is a shorter taper (:func:`live_window`)."""
 BEHIND = max(N_FFT // 2, HALF_SPAN)
 """Samples before a frame's centre its analysis reads."""
 LIVE_FORM = NetForm("numba", int8=True)
@@ -60,6 +63,23 @@ PRIOR_FRAMES = 200
 _STFT_WINDOW = np.zeros(N_FFT)
 _STFT_WINDOW[(N_FFT - WIN_LENGTH) // 2 : (N_FFT + WIN_LENGTH) // 2] = np.hanning(WIN_LENGTH + 1)[:-1]
 _ENERGY_WINDOW = np.hanning(WIN_LENGTH + 1)[:-1]
+
+
+def live_window(ahead: int, taper: bool = True) -> np.ndarray:
+    """The log-mel's ``(N_FFT,)`` window reading ``ahead`` samples past a frame's centre: the
+    offline Hann window when it fits; else its left half and, with ``taper``, a cos² fall over
+    ``ahead`` samples, scaled to the Hann window's energy (sum of squares), or, without, the Hann
+    cut off at ``ahead``, whose step leaks across the spectrum. On dev speech the tapered window
+    at 75 converts better than the cut one at 160 (docs/bench/live_window_dev.md)."""
+    centre = N_FFT // 2
+    if centre + ahead >= N_FFT or _STFT_WINDOW[centre + ahead:].max() == 0:
+        return _STFT_WINDOW.copy()
+    n = np.arange(N_FFT)
+    if not taper:
+        return _STFT_WINDOW * (n < centre + ahead)
+    fall = np.where(n < centre + ahead, np.cos(0.5 * np.pi * (n - centre) / ahead) ** 2, 0.0)
+    w = np.where(n < centre, _STFT_WINDOW, fall)
+    return w * np.sqrt((_STFT_WINDOW**2).sum() / (w**2).sum())
 
 
 @numba.njit(nogil=True, cache=True)
@@ -89,7 +109,12 @@ class StreamingNeuralOptions:
     seed: int = 0
     ahead: int = LIVE_AHEAD
     """Samples past a frame's centre its log-mel may read: :data:`EXACT_AHEAD` exactly as the
-    offline front end; :data:`LIVE_AHEAD` saves a frame of delay."""
+    offline front end; :data:`LIVE_AHEAD` (the default) as little as saves delay."""
+    taper: bool = True
+    """A reach short of the Hann window's end tapers the window (:func:`live_window`); False cuts it."""
+    whole_frames: bool = False
+    """Round the delay up to whole frames (the frame grid then starts at the first sample), as the
+    stream did before its grid was offset."""
     form: NetForm = LIVE_FORM
     """How the three networks run (:class:`~voxmorph.models.frame_net.NetForm`): the compiled step
     or its ONNX graph, float32 or int8 weights."""
@@ -117,20 +142,24 @@ class StreamingNeuralConverter:
         if not 0 < options.ahead <= EXACT_AHEAD:
             raise ValueError(f"ahead must be within 1..{EXACT_AHEAD} samples")
         self.ahead = options.ahead
-        mel_frames, pitch_frames = -(-options.ahead // HOP), -(-PITCH_AHEAD // HOP)
-        decoder_lookahead = models.decoder.config.lookahead
         # the vocoder's frame m waits for content m (and the decoder's look-ahead past it) and for
         # the F0 of frame m + 1, which its pulses glide to
-        self.delay = HOP * max(mel_frames + self.lookahead,
-                               pitch_frames + max(decoder_lookahead, 1))
-        self.stft_window = _STFT_WINDOW * (np.arange(N_FFT) < N_FFT // 2 + self.ahead)
+        delay = max(HOP * self.lookahead + self.ahead,
+                    HOP * max(models.decoder.config.lookahead, 1) + PITCH_AHEAD)
+        if options.whole_frames:
+            delay = HOP * -(-delay // HOP)
+        self.delay = delay
+        self.offset = delay % HOP
+        """Frame ``t`` is centred at input sample ``t * HOP - offset``: so that the last sample a
+        frame waits for ends a block (blocks are whole frames from the first sample)."""
+        self.stft_window = live_window(self.ahead, options.taper)
         self.filterbank = mel_filterbank(fmax=F_MAX).numpy().astype(np.float64)
         nonzero = self.filterbank != 0
         self.band_lo = np.where(nonzero.any(1), nonzero.argmax(1), 0)
         self.band_hi = np.where(nonzero.any(1), nonzero.shape[1] - nonzero[:, ::-1].argmax(1), 0)
         # a throwaway stream loads the compiled kernels (compiles them, the first time after an
         # install) here rather than on a live clock's first blocks
-        self.stream().process(np.zeros(self.delay + 4 * HOP, np.float32))
+        self.stream().process(np.zeros(HOP * (-(-self.delay // HOP) + 4), np.float32))
 
     def stream(self) -> NeuralStream:
         return NeuralStream(self)
@@ -143,8 +172,8 @@ class NeuralStream:
 
     def __init__(self, conv: StreamingNeuralConverter):
         self.conv = conv
-        self._buf = np.zeros(BEHIND)
-        self._buf_start = -BEHIND  # absolute sample index of _buf[0]; zeros before the signal
+        self._buf = np.zeros(BEHIND + conv.offset)
+        self._buf_start = -BEHIND - conv.offset  # absolute index of _buf[0]; zeros before the signal
         self._next_mel = 0  # next frame whose log-mel to compute
         self._next_pitch = 0  # next frame whose energy and F0 to compute
         self._decoded = 0  # frames given to the decoder
@@ -160,19 +189,21 @@ class NeuralStream:
         self._mel_q = np.zeros((N_MELS, 0), np.float32)  # decoded, not yet vocoded
         self._f0: list[float] = []  # mapped F0 of frames _vocoded, _vocoded + 1, ... (analysed)
         self._energy: list[float] = []  # their energy
-        self._out = np.zeros(conv.delay - HOP, np.float32)  # the vocoder adds its own frame
+        # the vocoder adds its own frame: its first output starts a frame before frame 0's centre
+        self._out = np.zeros(conv.delay - HOP - conv.offset, np.float32)
 
     def _log_mel(self, frames: np.ndarray) -> np.ndarray:
         """Frames -> log-mel ``(N_MELS, k)``, reading ``ahead`` samples past each centre."""
         conv = self.conv
-        starts = frames * HOP - N_FFT // 2 - self._buf_start
+        starts = frames * HOP - conv.offset - N_FFT // 2 - self._buf_start
         return _log_mel_frames(self._buf, starts, conv.stft_window, conv.filterbank,
                                conv.band_lo, conv.band_hi)
 
     def _pitch(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Frames -> energy dB ``(k,)`` and source F0 ``(k,)``, as offline."""
         win, y, c = WIN_LENGTH // 2, HALF_SPAN, PITCH_AHEAD  # c: a frame's centre in its span
-        seg = np.lib.stride_tricks.sliding_window_view(self._buf, 2 * c)[frames * HOP - c - self._buf_start]
+        centres = frames * HOP - self.conv.offset - self._buf_start
+        seg = np.lib.stride_tricks.sliding_window_view(self._buf, 2 * c)[centres - c]
         power = seg[:, c - win : c + win] ** 2 @ _ENERGY_WINDOW / _ENERGY_WINDOW.sum()
         energy = 10.0 * np.log10(np.maximum(power, 1e-10))
         f0, _ = self._tracker.track(*yin_curves(seg[:, c - y : c + y]))
@@ -195,6 +226,7 @@ class NeuralStream:
 
     def _analyse(self, end: int) -> None:
         """Log-mel (into the content encoder) and energy and F0 of every frame ``end`` allows."""
+        end += self.conv.offset  # on the frame grid
         last = (end - self.conv.ahead) // HOP
         if last >= self._next_mel:
             frames = np.arange(self._next_mel, last + 1)
