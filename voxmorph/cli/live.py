@@ -43,8 +43,8 @@ def live(
              "live stream take over.")] = None,
     latency_ms: Annotated[float | None, typer.Option(
         help="End-to-end budget (before device buffers); block size, look-ahead and jitter "
-             "buffer are derived from it. Default: 50 ms for the neural converter (its look-ahead "
-             "is 30 ms), 40 ms for --model world.")] = None,
+             "buffer are derived from it. Default: 44.7 ms for the neural converter (its look-ahead "
+             "is 24.7 ms), 40 ms for --model world.")] = None,
     input_device: Annotated[str | None, typer.Option(help="Input device index or name.")] = None,
     output_device: Annotated[str | None, typer.Option(help="Output device index or name.")] = None,
     monitor: Annotated[bool, typer.Option(
@@ -92,7 +92,7 @@ def live(
     else:
         _live_devices(engine, input_device, output_device, monitor, seconds)
     s = engine.stats.summary(plan.block / plan.sample_rate)
-    typer.echo(f"{plan.describe()} (budget {latency_ms:g} ms)", err=True)
+    typer.echo(f"{plan.describe()} (budget {latency_ms:.1f} ms)", err=True)
     typer.echo(f"{s['blocks']} blocks, compute RTF mean {s['rtf_mean']:.3f} p99 {s['rtf_p99']:.3f}, "
                f"{s['degraded']} degraded, {s['resyncs']} resyncs; worker at "
                f"{'real-time' if s['realtime_priority'] else 'normal'} priority", err=True)

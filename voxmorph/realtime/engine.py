@@ -68,7 +68,7 @@ class LatencyPlan:
         """Room for the converter's look-ahead and ``HEADROOM_MS`` of jitter buffer: for a converter
         that looks ahead at most half of ``DEFAULT_BUDGET_MS``, 5 ms blocks and at least 40 ms (the
         WORLD stream: 40; with the neural vocoder, whose 10 ms frames add 7.5 ms: 45); for one that
-        looks further, 10 ms blocks (the neural converter, whose own headroom is 10 ms: 50 ms). With
+        looks further, 10 ms blocks (the neural converter, whose own headroom is 10 ms: 44.7 ms). With
         less headroom the WORLD worker's stalls on this project's 2-core machine degrade blocks
         (15 ms: 334 a minute alone)."""
         delay_ms = 1000.0 * converter.delay / converter.sample_rate

@@ -127,9 +127,9 @@ class StreamingNeuralConverter:
     hop = HOP
     headroom_ms = 10.0
     """Jitter buffer the live engine plans for this stream by default: one 10 ms block, where a
-    block's compute is 2.1 ms mean and 2.9 ms p99 in ``bench live`` (docs/bench/live_kernels.md;
-    under a competing load at normal priority the worker's wake-ups, not its compute, still miss
-    it now and then). With the 30 ms look-ahead and a 10 ms block: 50 ms end to end."""
+    block's compute is 1.6 ms mean and 2.5 ms p99 in ``bench live`` (docs/bench/live_taper.md;
+    under a competing load at normal priority, blocks the worker cannot start in time still miss
+    it now and then). With the 24.7 ms look-ahead and a 10 ms block: 44.7 ms end to end."""
 
     def __init__(self, target: Voice, models: NeuralModels, source: Voice | None = None,
                  options: StreamingNeuralOptions = StreamingNeuralOptions()):
