@@ -71,10 +71,9 @@ def live_window(ahead: int, taper: bool = True) -> np.ndarray:
     ``ahead`` samples, scaled to the Hann window's energy (sum of squares), or, without, the Hann
     cut off at ``ahead``, whose step leaks across the spectrum. On dev speech the tapered window
     at 75 converts better than the cut one at 160 (docs/bench/live_window_dev.md)."""
-    centre = N_FFT // 2
-    if centre + ahead >= N_FFT or _STFT_WINDOW[centre + ahead:].max() == 0:
+    if ahead >= WIN_LENGTH // 2:  # the Hann window ends 199 samples past the centre
         return _STFT_WINDOW.copy()
-    n = np.arange(N_FFT)
+    centre, n = N_FFT // 2, np.arange(N_FFT)
     if not taper:
         return _STFT_WINDOW * (n < centre + ahead)
     fall = np.where(n < centre + ahead, np.cos(0.5 * np.pi * (n - centre) / ahead) ** 2, 0.0)
